@@ -1,0 +1,49 @@
+"""forecast: Monte Carlo forecasts of livestream-commerce influencer campaigns.
+
+>>> import forecast as fc
+>>> serum = fc.Product("serum", list_price=199, unit_cost=40, category="beauty", discount=0.2)
+>>> star = fc.Influencer.preset("mega", "star")
+>>> plan = fc.Strategy([fc.Session(star, [serum], day=0)])
+>>> result = fc.run(plan, paths=1000, seed=1)        # doctest: +SKIP
+>>> result.summary()                                 # doctest: +SKIP
+
+Nothing is compiled at import; the numba kernels load on the first run (cached on disk).
+"""
+
+from __future__ import annotations
+
+from forecast.io import read_parquet
+from forecast.model import (
+    DEFAULT_SESSION_HOURS,
+    Influencer,
+    MarketParams,
+    Product,
+    Session,
+    Strategy,
+    Tier,
+    TierValues,
+)
+from forecast.results import Forecast
+from forecast.runner import run
+from forecast.strategy_file import StrategyFileError, load, strategy_from_dict, strategy_to_dict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_SESSION_HOURS",
+    "Forecast",
+    "Influencer",
+    "MarketParams",
+    "Product",
+    "Session",
+    "Strategy",
+    "StrategyFileError",
+    "Tier",
+    "TierValues",
+    "__version__",
+    "load",
+    "read_parquet",
+    "run",
+    "strategy_from_dict",
+    "strategy_to_dict",
+]

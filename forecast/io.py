@@ -1,0 +1,81 @@
+"""Parquet files of forecasts: the path table plus provenance in the key-value metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forecast.results import Forecast
+
+METADATA_KEY = b"forecast"
+FORMAT = 1
+
+
+def atomic_write(path: str | Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` and move the file to ``path`` only when it completed, so a
+    crash never leaves a truncated file where a good one stood."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_forecast(fc: Forecast, path: str | Path) -> None:
+    """Write ``fc.paths`` to ``path`` with ``fc.metadata`` under the key ``forecast``."""
+    import pyarrow.parquet as pq
+
+    table = fc.paths.to_arrow()
+    meta = dict(table.schema.metadata or {})
+    meta[METADATA_KEY] = json.dumps(fc.metadata, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The provenance dict stored by `write_forecast`."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise ValueError(f"{path}: not a forecast file (no 'forecast' key in its metadata)")
+    meta: dict[str, Any] = json.loads(raw)
+    return meta
+
+
+def read_parquet(path: str | Path) -> Forecast:
+    """Read a file written by `Forecast.to_parquet` back into a Forecast."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from forecast.results import Forecast
+    from forecast.strategy_file import strategy_from_dict
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"forecast file {str(path)!r} does not exist")
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: forecast file format {meta.get('format')!r}; this version "
+                         f"reads format {FORMAT}")
+    frame = pl.from_arrow(pq.read_table(path).replace_schema_metadata(None))
+    assert isinstance(frame, pl.DataFrame)
+    return Forecast(
+        strategy=strategy_from_dict(meta["strategy"], f"{path} metadata"),
+        seed=int(meta["seed"]),
+        n_paths=int(meta["paths"]),
+        method=str(meta["method"]),
+        paths=frame,
+        seed_drawn=bool(meta.get("seed_drawn", False)),
+        elapsed_s=None,
+        metadata=meta,
+    )

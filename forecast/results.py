@@ -1,0 +1,95 @@
+"""`Forecast`: the result of a run, as polars tables, with its provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from forecast.model import Strategy
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def strategy_hash(strategy: Strategy) -> str:
+    """SHA-256 of the strategy's canonical JSON (every parameter), hex."""
+    from forecast.strategy_file import strategy_to_dict
+
+    blob = json.dumps(strategy_to_dict(strategy), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass
+class Forecast:
+    """Monte Carlo forecast of one strategy.
+
+    ``paths``: one row per simulated campaign (see `forecast.tables` for every column);
+    ``sessions``: one row per path and session; ``summary()``: the distribution per metric.
+    ``seed`` reproduces the run: ``forecast.run(strategy, paths=n_paths, seed=seed)`` gives
+    the same tables bit for bit, whatever the thread count or chunking.
+    """
+
+    strategy: Strategy
+    seed: int
+    n_paths: int
+    method: str
+    paths: pl.DataFrame
+    _sessions: pl.DataFrame | None = field(default=None, repr=False)
+    seed_drawn: bool = False
+    elapsed_s: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def sessions(self) -> pl.DataFrame:
+        """One row per path and session. For a forecast read back from Parquet this table is
+        recomputed from the recorded strategy and seed (the file holds the path table)."""
+        if self._sessions is None:
+            from forecast.runner import run
+
+            again = run(self.strategy, paths=self.n_paths, seed=self.seed)
+            if not again.paths.equals(self.paths):
+                raise ValueError(
+                    "cannot rebuild the session table: rerunning the recorded strategy and seed "
+                    f"with forecast {again.metadata.get('version')} does not reproduce the file "
+                    f"written by forecast {self.metadata.get('version')}"
+                )
+            self._sessions = again.sessions
+        return self._sessions
+
+    def summary(self, metrics: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """Per metric (default `forecast.summary.DEFAULT_METRICS`): n, mean, sd, mcse, p5,
+        p25, p50, p75, p95, and for profit var95, cvar95, p_loss, p_loss_mcse (conventions in
+        `forecast.summary`)."""
+        from forecast.summary import DEFAULT_METRICS, summarize
+
+        return summarize(self.paths, DEFAULT_METRICS if metrics is None else metrics)
+
+    def session_summary(self) -> pl.DataFrame:
+        """Mean outcomes of each session over paths (views, orders, net sales, ...)."""
+        import polars as pl
+
+        cols = ("views", "exposures", "penalized", "saturated", "orders", "units", "gmv",
+                "net_sales", "commission", "fees", "profit")
+        return (
+            self.sessions.group_by("session", "label", "tier", "day", maintain_order=True)
+            .agg(pl.col(c).mean() for c in cols)
+            .sort("session")
+        )
+
+    def to_parquet(self, path: str) -> None:
+        """Write the path table to ``path`` with the run's provenance (seed, versions,
+        strategy, parameters, hash) as JSON under the key ``forecast`` of the file's
+        key-value metadata. The file is written to a temporary name and moved into place."""
+        from forecast.io import write_forecast
+
+        write_forecast(self, path)
+
+    def __str__(self) -> str:
+        seed = f"{self.seed} (drawn)" if self.seed_drawn else str(self.seed)
+        took = f", {self.elapsed_s:.1f} s" if self.elapsed_s is not None else ""
+        return (
+            f"Forecast of {self.strategy.name!r}: {self.n_paths:,} paths, seed {seed}, "
+            f"{self.method} kernel{took}"
+        )

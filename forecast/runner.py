@@ -1,0 +1,140 @@
+"""`run`: validate the request, compile the strategy, drive the kernel over chunks of paths."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import secrets
+import time
+from collections.abc import Iterator
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forecast import validation as v
+from forecast.model import Strategy
+from forecast.results import Forecast, strategy_hash
+
+#: Paths per kernel call when the caller does not choose: bounds the memory of one call
+#: and never changes a result.
+DEFAULT_CHUNK = 4096
+BLOCKS_PER_THREAD = 8
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("forecast", "numba", "numpy", "polars", "pyarrow"):
+        try:
+            out[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:  # pragma: no cover
+            out[dist] = "unknown"
+    return out
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[int]:
+    import numba
+
+    old = numba.get_num_threads()
+    if n is None:
+        yield old
+        return
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(old)
+
+
+def resolve_strategy(strategy: Strategy | str | Path) -> Strategy:
+    """A Strategy, or one loaded from a strategy file path."""
+    if isinstance(strategy, Strategy):
+        return strategy
+    if isinstance(strategy, str | Path):
+        from forecast.strategy_file import load
+
+        return load(strategy)
+    raise v.fail("run", "strategy", strategy, "must be a Strategy or a strategy file path")
+
+
+def check_seed(seed: Any) -> tuple[int, bool]:
+    """(seed, drawn): a given seed checked to be in [0, 2**64), or a fresh one drawn."""
+    if seed is None:
+        return secrets.randbits(63), True
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
+        raise v.fail("run", "seed", seed, "must be a whole number in [0, 2**64) or None")
+    return int(seed), False
+
+
+def run(
+    strategy: Strategy | str | Path,
+    paths: int = 10_000,
+    seed: int | None = None,
+    *,
+    threads: int | None = None,
+    chunk_paths: int | None = None,
+) -> Forecast:
+    """Simulate ``paths`` campaigns of ``strategy`` and return their distribution.
+
+    ``seed``: None draws one (recorded in the result and shown); the same seed gives
+    bit-identical results for any ``threads`` (numba threads, default: all) and any
+    ``chunk_paths`` (paths per kernel call), and path i is the same in runs of any size.
+    """
+    import numba
+
+    from forecast.compile import compile_strategy
+    from forecast.tables import paths_table, sessions_table
+    from kernels import layout as L
+    from kernels.viewer import simulate_paths
+
+    strat = resolve_strategy(strategy)
+    n = v.integer("run", "paths", paths, 1, 100_000_000)
+    seed_value, drawn = check_seed(seed)
+    max_threads = int(numba.config.NUMBA_NUM_THREADS)
+    if threads is not None:
+        threads = v.integer("run", "threads", threads, 1, max_threads)
+    chunk = DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
+
+    compiled = compile_strategy(strat)
+    s = compiled.n_sessions
+    counts = np.zeros((n, s, L.N_COUNTS), dtype=np.int64)
+    money = np.zeros((n, s, L.N_MONEY), dtype=np.float64)
+    started = time.perf_counter()
+    with _threads(threads) as n_threads:
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            simulate_paths(
+                np.uint64(seed_value), lo, hi - lo, compiled.skeys, compiled.sf, compiled.si,
+                compiled.bins, compiled.qf, compiled.qi, compiled.qkey, compiled.pools,
+                compiled.mkt, compiled.state_rows, compiled.state_cols,
+                BLOCKS_PER_THREAD * n_threads, counts[lo:hi], money[lo:hi],
+            )
+    elapsed = time.perf_counter() - started
+    from forecast.io import FORMAT
+    from forecast.strategy_file import strategy_to_dict
+
+    meta = {
+        "format": FORMAT,
+        "seed": seed_value,
+        "seed_drawn": drawn,
+        "paths": n,
+        "method": "viewer",
+        "strategy": strategy_to_dict(strat),
+        "strategy_sha256": strategy_hash(strat),
+        "versions": _versions(),
+        "version": _versions()["forecast"],
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return Forecast(
+        strategy=strat,
+        seed=seed_value,
+        n_paths=n,
+        method="viewer",
+        paths=paths_table(strat, 0, counts, money),
+        _sessions=sessions_table(strat, 0, counts, money),
+        seed_drawn=drawn,
+        elapsed_s=elapsed,
+        metadata=meta,
+    )

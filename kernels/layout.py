@@ -1,0 +1,110 @@
+"""Shared constants between the compile step (Python) and the kernels: output columns and
+the purpose codes that key random streams. Changing a purpose code changes every result."""
+
+from __future__ import annotations
+
+# ---- integer outputs, per path and session: counts[path, session, field]
+VIEWS = 0  # arrivals (a viewer who enters twice counts twice), count
+EXPOSURES = 1  # (viewer arrival, product) pairs whose watch window met the product's slot
+PENALIZED = 2  # exposures on which the trust penalty applied
+SATURATED = 3  # exposures of viewers who had bought the product in an earlier session
+ORDERS = 4  # orders placed
+UNITS = 5  # units ordered
+RETURNED_ORDERS = 6  # orders returned or refunded
+RETURNED_UNITS = 7  # units in returned orders
+LIKES = 8
+COMMENTS = 9
+GIFTS = 10  # number of virtual gifts
+N_COUNTS = 11
+COUNT_NAMES = (
+    "views",
+    "exposures",
+    "penalized",
+    "saturated",
+    "orders",
+    "units",
+    "returned_orders",
+    "returned_units",
+    "likes",
+    "comments",
+    "gifts",
+)
+
+# ---- float outputs, per path and session: money[path, session, field]
+GMV = 0  # paid order value, CNY
+RETURNS = 1  # value refunded for returned orders, CNY
+COST = 2  # unit cost of units not returned, CNY
+GIFT_VALUE = 3  # value of virtual gifts, CNY
+WATCH_HOURS = 4  # total watch time of all arrivals, hours
+TRAFFIC = 5  # the session's traffic multiplier (1 = median), dimensionless
+N_MONEY = 6
+MONEY_NAMES = ("gmv", "returns", "cost", "gift_value", "watch_hours", "traffic")
+
+# ---- purposes: which sub-stream of a session's key a draw comes from
+P_TRAFFIC = 1
+P_BINS = 2
+P_VIEWER = 3
+P_PURCHASE = 4
+P_LIKES = 5
+P_COMMENTS = 6
+P_GIFTS = 7
+P_GIFT_VALUE = 8
+
+# draws per viewer arrival in the P_VIEWER stream and per (arrival, product) in P_PURCHASE
+VIEWER_DRAWS = 4  # 0: time in bin, 1: dwell, 2: pool, 3: identity in pool
+PURCHASE_DRAWS = 3  # 0: buy?, 1: extra units, 2: returned?
+
+#: largest session index the int16 carried state can hold
+MAX_SESSIONS = 32_000
+
+# ---- compiled model: column indices of the flat arrays built by forecast.compile
+# sessions, float64[S, N_SF]
+SF_DAY = 0  # start day in the campaign, days
+SF_HOURS = 1  # duration, hours
+SF_SIGMA = 2  # sd of log traffic multiplier (already scaled by market.traffic_noise)
+SF_SHARED = 3  # share of arrivals drawn from the shared market audience, in [0, 1]
+SF_DWELL_SCALE = 4  # log-logistic dwell scale (its median), hours
+SF_DWELL_SHAPE = 5  # log-logistic dwell shape (> 1)
+SF_LIKE_RATE = 6  # likes per watch hour
+SF_COMMENT_RATE = 7  # comments per watch hour
+SF_GIFT_RATE = 8  # gifts per watch hour
+SF_GIFT_MU = 9  # mean of log gift value (log CNY)
+SF_GIFT_SIGMA = 10  # sd of log gift value
+N_SF = 11
+# sessions, int64[S, N_SI]
+SI_BIN_START = 0  # first row in bins
+SI_BIN_END = 1  # one past the last row in bins
+SI_Q_START = 2  # first row in the session-product arrays
+SI_Q_END = 3
+SI_OWN_POOL = 4  # pool of the influencer's own followers
+SI_IS_MEGA = 5  # 1 if the influencer is mega (trust asymmetry), else 0
+N_SI = 6
+# arrival-rate bins, float64[B, N_BF]; the intensity is piecewise constant on bins
+BF_T0 = 0  # bin start, hours from session start
+BF_WIDTH = 1  # bin width, hours
+BF_RATE = 2  # expected arrivals in the bin at traffic multiplier 1
+N_BF = 3
+# session-products, float64[Q, N_QF], ordered by slot start within each session
+QF_START = 0  # slot start, hours
+QF_END = 1  # slot end, hours
+QF_P = 2  # purchase probability of an exposed, fresh viewer (all static effects), [0, 1]
+QF_PRICE = 3  # price paid per unit, CNY
+QF_COST = 4  # unit cost, CNY
+QF_RETURN = 5  # probability an order is returned, [0, 1]
+QF_EXTRA = 6  # mean extra units per order (units = 1 + Poisson(extra))
+N_QF = 7
+# session-products, int64[Q, N_QI]
+QI_PRODUCT = 0  # product index in the strategy
+QI_STATE_COL = 1  # column of carried state, -1 if the product is in one session only
+N_QI = 2
+# audience pools, int64[P, N_PI]; pool 0 is the shared market audience
+PI_SIZE = 0  # identities in the pool, people
+PI_ROW0 = 1  # first row of carried state, -1 if the pool is in one session only
+PI_CORE = 2  # heavy watchers in the pool: identities 0 .. core-1, people
+N_PI = 3
+# market scalars, float64[N_MF]
+MF_TRUST_PENALTY = 0
+MF_TRUST_FADE_DAYS = 1
+MF_SATURATION = 2
+MF_CORE_ARRIVALS = 3
+N_MF = 4
