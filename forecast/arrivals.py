@@ -36,8 +36,9 @@ def base_shape(t: np.ndarray, hours: float, market: MarketParams) -> np.ndarray:
     return out
 
 
-def bins(hours: float, assortment: int, views_per_hour: float, market: MarketParams
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bins(
+    hours: float, assortment: int, views_per_hour: float, market: MarketParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bin starts (hours), widths (hours) and expected arrivals per bin at traffic 1."""
     total = 60.0 * hours
     edges = np.arange(0.0, total, market.bin_minutes)
@@ -60,7 +61,8 @@ def bins(hours: float, assortment: int, views_per_hour: float, market: MarketPar
     return lo / 60.0, width / 60.0, views_per_hour * integral / 60.0
 
 
-def expected_arrivals(hours: float, assortment: int, views_per_hour: float,
-                      market: MarketParams) -> float:
+def expected_arrivals(
+    hours: float, assortment: int, views_per_hour: float, market: MarketParams
+) -> float:
     """Expected arrivals of a session at traffic multiplier 1 (its median traffic)."""
     return float(bins(hours, assortment, views_per_hour, market)[2].sum())

@@ -31,9 +31,15 @@ def _format_table(fc: Forecast) -> str:
 
     table = fc.summary()
     with pl.Config(
-        tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True, float_precision=2, thousands_separator=True,
-        tbl_width_chars=250, tbl_formatting="ASCII_MARKDOWN", fmt_str_lengths=40,
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=2,
+        thousands_separator=True,
+        tbl_width_chars=250,
+        tbl_formatting="ASCII_MARKDOWN",
+        fmt_str_lengths=40,
     ):
         main = table.drop("var95", "cvar95", "p_loss", "p_loss_mcse", "n")
         profit = table.filter(pl.col("metric") == "profit").row(0, named=True)
@@ -42,9 +48,14 @@ def _format_table(fc: Forecast) -> str:
         f"P(loss) {profit['p_loss']:.3f} ± {profit['p_loss_mcse']:.3f}"
     )
     with pl.Config(
-        tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True, float_precision=2, thousands_separator=True,
-        tbl_width_chars=250, tbl_formatting="ASCII_MARKDOWN",
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=2,
+        thousands_separator=True,
+        tbl_width_chars=250,
+        tbl_formatting="ASCII_MARKDOWN",
     ):
         return f"{main}\n\n{risk}"
 
@@ -87,10 +98,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     fc = run(file, paths=args.paths, seed=args.seed)
     _print_result(fc)
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True, float_precision=1,
-                   thousands_separator=True, tbl_width_chars=250,
-                   tbl_formatting="ASCII_MARKDOWN"):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=1,
+        thousands_separator=True,
+        tbl_width_chars=250,
+        tbl_formatting="ASCII_MARKDOWN",
+    ):
         print("\nmean per session:")
         print(fc.session_summary().drop("session"))
     return 0

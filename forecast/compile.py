@@ -65,7 +65,7 @@ def purchase_probability(session: Session, discount: float, market_strategy: Str
         * (session.categories / m.reference_categories) ** -m.category_sensitivity[tier]
         * (session.assortment / m.reference_assortment) ** -m.assortment_sensitivity[tier]
     )
-    return min(p, 1.0)
+    return min(float(p), 1.0)
 
 
 def dwell_scale_hours(mean_s: float, shape: float) -> float:
@@ -143,15 +143,17 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         slot = s.hours / s.assortment
         for p, pos in sorted(zip(s.products, s.positions, strict=True), key=lambda x: x[1]):
             price = p.list_price * (1.0 - s.discount(p))
-            qf_rows.append([
-                pos * slot,
-                (pos + 1) * slot,
-                purchase_probability(s, s.discount(p), strategy),
-                price,
-                p.unit_cost,
-                p.returns,
-                p.units_per_order - 1.0,
-            ])
+            qf_rows.append(
+                [
+                    pos * slot,
+                    (pos + 1) * slot,
+                    purchase_probability(s, s.discount(p), strategy),
+                    price,
+                    p.unit_cost,
+                    p.returns,
+                    p.units_per_order - 1.0,
+                ]
+            )
             qi_rows.append([products[p.name], state_col[products[p.name]]])
             qkeys.append(key64("product:" + p.name))
         si[k, L.SI_Q_END] = len(qf_rows)

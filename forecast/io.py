@@ -65,8 +65,10 @@ def read_parquet(path: str | Path) -> Forecast:
         raise FileNotFoundError(f"forecast file {str(path)!r} does not exist")
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: forecast file format {meta.get('format')!r}; this version "
-                         f"reads format {FORMAT}")
+        raise ValueError(
+            f"{path}: forecast file format {meta.get('format')!r}; this version "
+            f"reads format {FORMAT}"
+        )
     frame = pl.from_arrow(pq.read_table(path).replace_schema_metadata(None))
     assert isinstance(frame, pl.DataFrame)
     return Forecast(

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from forecast import validation as v
@@ -163,7 +164,9 @@ class MarketParams:
         for name in ("reference_categories", "reference_assortment"):
             set_(self, name, v.in_range(o, name, getattr(self, name), 1, math.inf))
         set_(self, "shared_audience", v.integer(o, "shared_audience", self.shared_audience, 1))
-        set_(self, "core_people", v.in_range(o, "core_people", self.core_people, 0, 1, lo_open=True))
+        set_(
+            self, "core_people", v.in_range(o, "core_people", self.core_people, 0, 1, lo_open=True)
+        )
         set_(self, "core_arrivals", v.probability(o, "core_arrivals", self.core_arrivals))
         set_(self, "traffic_noise", v.non_negative(o, "traffic_noise", self.traffic_noise))
         for name in ("ramp_minutes", "tail_minutes", "burst_minutes", "burst_lift"):
@@ -283,7 +286,9 @@ class Influencer:
         for name_ in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
             set_(self, name_, v.non_negative(o, name_, getattr(self, name_)))
         set_(self, "gift_value_median", v.positive(o, "gift_value_median", self.gift_value_median))
-        set_(self, "gift_value_sigma", v.in_range(o, "gift_value_sigma", self.gift_value_sigma, 0, 5))
+        set_(
+            self, "gift_value_sigma", v.in_range(o, "gift_value_sigma", self.gift_value_sigma, 0, 5)
+        )
         set_(self, "slot_fee", v.non_negative(o, "slot_fee", self.slot_fee))
         set_(self, "commission_rate", v.probability(o, "commission_rate", self.commission_rate))
         set_(self, "assortment", v.integer(o, "assortment", self.assortment, 1, 10_000))
@@ -301,7 +306,12 @@ class Influencer:
         if unknown:
             bad = sorted(unknown)[0]
             allowed = ", ".join(f.name for f in dataclasses.fields(cls))
-            raise v.fail(f"influencer {name or t.value!r}", bad, overrides[bad], f"unknown field; allowed: {allowed}")
+            raise v.fail(
+                f"influencer {name or t.value!r}",
+                bad,
+                overrides[bad],
+                f"unknown field; allowed: {allowed}",
+            )
         values.update(overrides)
         values["name"] = name or t.value
         values["tier"] = t
@@ -379,7 +389,7 @@ class Session:
             pos = tuple(int((i + 0.5) * assortment / k) for i in range(k))
         else:
             pos = tuple(v.integer(o, "positions", x, 0, assortment - 1) for x in self.positions)
-            if len(pos) != len(products) or any(b <= a for a, b in zip(pos, pos[1:], strict=False)):
+            if len(pos) != len(products) or any(b <= a for a, b in pairwise(pos)):
                 raise v.fail(
                     o,
                     "positions",
@@ -446,13 +456,22 @@ class Strategy:
                 )
             inf = s.influencer
             if influencers.setdefault(inf.name, inf) != inf:
-                raise v.fail(o, f"sessions[{i}].influencer", inf.name, "one name, one influencer: "
-                             "two different influencers share this name")
+                raise v.fail(
+                    o,
+                    f"sessions[{i}].influencer",
+                    inf.name,
+                    "one name, one influencer: two different influencers share this name",
+                )
             for p in s.products:
                 if products.setdefault(p.name, _product_identity(p)) != _product_identity(p):
-                    raise v.fail(o, f"sessions[{i}].products", p.name, "a product name must "
-                                 "mean the same price, cost, category and return rate throughout; "
-                                 "vary the discount with the session's discounts")
+                    raise v.fail(
+                        o,
+                        f"sessions[{i}].products",
+                        p.name,
+                        "a product name must "
+                        "mean the same price, cost, category and return rate throughout; "
+                        "vary the discount with the session's discounts",
+                    )
             k = seen.get(inf.name, 0)
             seen[inf.name] = k + 1
             labelled.append(s if s.label is not None else s.replace(label=f"{inf.name}#{k}"))

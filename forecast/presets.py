@@ -18,7 +18,7 @@ preset at its reference duration, with every product of the stream the brand's a
 market's reference discount, reproduces the median views, average stay, likes per view and
 units per view (checked by ``tests/test_presets.py``). ``micro`` (under 1M followers) has no
 reference column; its figures are assumptions stated here: smaller reach, noisier traffic,
-longer stays, higher conversion (trust), low fees. Slot fees: CNY 100k-500k for top hosts
+longer stays, more units per view (trust), low fees. Slot fees: CNY 100k-500k for top hosts
 (we take the low end for mega, a KOL below it) plus 20-40 % commission.
 """
 
@@ -48,7 +48,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "shared_share": 0.6,
         "dwell_mean_s": 100.0,
         "dwell_shape": 2.5,
-        "conversion": 0.0159,
+        "conversion": 0.0187,
         "likes_per_minute": 0.462,
         "comments_per_minute": 0.05,
         "gifts_per_hour": 0.6,
@@ -66,7 +66,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "shared_share": 0.5,
         "dwell_mean_s": 141.0,
         "dwell_shape": 2.5,
-        "conversion": 0.0107,
+        "conversion": 0.0104,
         "likes_per_minute": 0.681,
         "comments_per_minute": 0.08,
         "gifts_per_hour": 0.8,
@@ -84,7 +84,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "shared_share": 0.4,
         "dwell_mean_s": 180.0,
         "dwell_shape": 2.5,
-        "conversion": 0.03,
+        "conversion": 0.0171,
         "likes_per_minute": 0.667,
         "comments_per_minute": 0.12,
         "gifts_per_hour": 1.0,

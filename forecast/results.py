@@ -70,8 +70,19 @@ class Forecast:
         """Mean outcomes of each session over paths (views, orders, net sales, ...)."""
         import polars as pl
 
-        cols = ("views", "exposures", "penalized", "saturated", "orders", "units", "gmv",
-                "net_sales", "commission", "fees", "profit")
+        cols = (
+            "views",
+            "exposures",
+            "penalized",
+            "saturated",
+            "orders",
+            "units",
+            "gmv",
+            "net_sales",
+            "commission",
+            "fees",
+            "profit",
+        )
         return (
             self.sessions.group_by("session", "label", "tier", "day", maintain_order=True)
             .agg(pl.col(c).mean() for c in cols)

@@ -92,10 +92,12 @@ def run(
     strat = resolve_strategy(strategy)
     n = v.integer("run", "paths", paths, 1, 100_000_000)
     seed_value, drawn = check_seed(seed)
-    max_threads = int(numba.config.NUMBA_NUM_THREADS)
+    max_threads = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     if threads is not None:
         threads = v.integer("run", "threads", threads, 1, max_threads)
-    chunk = DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
+    chunk = (
+        DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
+    )
 
     compiled = compile_strategy(strat)
     s = compiled.n_sessions
@@ -106,10 +108,23 @@ def run(
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
             simulate_paths(
-                np.uint64(seed_value), lo, hi - lo, compiled.skeys, compiled.sf, compiled.si,
-                compiled.bins, compiled.qf, compiled.qi, compiled.qkey, compiled.pools,
-                compiled.mkt, compiled.state_rows, compiled.state_cols,
-                BLOCKS_PER_THREAD * n_threads, counts[lo:hi], money[lo:hi],
+                np.uint64(seed_value),
+                lo,
+                hi - lo,
+                compiled.skeys,
+                compiled.sf,
+                compiled.si,
+                compiled.bins,
+                compiled.qf,
+                compiled.qi,
+                compiled.qkey,
+                compiled.pools,
+                compiled.mkt,
+                compiled.state_rows,
+                compiled.state_cols,
+                BLOCKS_PER_THREAD * n_threads,
+                counts[lo:hi],
+                money[lo:hi],
             )
     elapsed = time.perf_counter() - started
     from forecast.io import FORMAT

@@ -55,8 +55,16 @@ _TOP = ("name", "description", "market", "products", "influencers", "sessions")
 _PRODUCT = tuple(f.name for f in dataclasses.fields(Product))
 _INFLUENCER = tuple(f.name for f in dataclasses.fields(Influencer))
 _SESSION = (
-    "influencer", "products", "day", "hours", "assortment", "categories", "positions",
-    "discounts", "fit", "label",
+    "influencer",
+    "products",
+    "day",
+    "hours",
+    "assortment",
+    "categories",
+    "positions",
+    "discounts",
+    "fit",
+    "label",
 )
 _MARKET = tuple(f.name for f in dataclasses.fields(MarketParams))
 
@@ -65,8 +73,9 @@ class StrategyFileError(ValueError):
     """A strategy file or dict that cannot be read; the message names file, table and key."""
 
 
-def _check_keys(where: str, table: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
-                ) -> Mapping[str, Any]:
+def _check_keys(
+    where: str, table: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
     if not isinstance(table, Mapping):
         raise StrategyFileError(f"{where}: expected a table, got {table!r}")
     for key in table:
@@ -111,9 +120,7 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
         products[p.name] = p
 
     influencers: dict[str, Influencer] = {}
-    for i, raw in enumerate(
-        _list_of_tables(f"{source}: influencers", data.get("influencers", []))
-    ):
+    for i, raw in enumerate(_list_of_tables(f"{source}: influencers", data.get("influencers", []))):
         where = f"{source}: [[influencers]] #{i + 1}"
         table = dict(_check_keys(where, raw, _INFLUENCER, ("name", "tier")))
         name, tier = table.pop("name"), table.pop("tier")
@@ -147,9 +154,7 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
         if "positions" in table and isinstance(table["positions"], list):
             table["positions"] = tuple(table["positions"])
         try:
-            sessions.append(
-                Session(influencers[who], tuple(products[n] for n in names), **table)
-            )
+            sessions.append(Session(influencers[who], tuple(products[n] for n in names), **table))
         except ValueError as err:
             raise StrategyFileError(f"{where}: {err}") from None
     try:
@@ -183,7 +188,9 @@ def _plain(x: Any) -> Any:
 
 def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
     """The file structure of ``strategy`` (round-trips through `strategy_from_dict`)."""
-    market = {f.name: _plain(getattr(strategy.market, f.name)) for f in dataclasses.fields(MarketParams)}
+    market = {
+        f.name: _plain(getattr(strategy.market, f.name)) for f in dataclasses.fields(MarketParams)
+    }
     products = [
         {f.name: getattr(p, f.name) for f in dataclasses.fields(Product)} for p in strategy.products
     ]

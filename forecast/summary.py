@@ -24,8 +24,17 @@ import polars as pl
 
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 DEFAULT_METRICS = (
-    "views", "orders", "units", "gmv", "returns", "net_sales", "fees", "commission", "cost",
-    "profit", "roi",
+    "views",
+    "orders",
+    "units",
+    "gmv",
+    "returns",
+    "net_sales",
+    "fees",
+    "commission",
+    "cost",
+    "profit",
+    "roi",
 )
 RISK_LEVEL = 0.95
 
@@ -65,7 +74,15 @@ def summarize(frame: pl.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -
             )
         rows.append(row)
     schema: dict[str, type[pl.DataType] | pl.DataType] = {"metric": pl.String, "n": pl.Int64}
-    for c in ("mean", "sd", "mcse", *(f"p{round(q * 100)}" for q in QUANTILES),
-              "var95", "cvar95", "p_loss", "p_loss_mcse"):
+    for c in (
+        "mean",
+        "sd",
+        "mcse",
+        *(f"p{round(q * 100)}" for q in QUANTILES),
+        "var95",
+        "cvar95",
+        "p_loss",
+        "p_loss_mcse",
+    ):
         schema[c] = pl.Float64
     return pl.DataFrame(rows, schema=schema)

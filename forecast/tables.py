@@ -23,9 +23,25 @@ from kernels import layout as L
 
 SESSION_COUNTS = L.COUNT_NAMES
 PATH_COLUMNS = (
-    "views", "exposures", "penalized", "saturated", "orders", "units", "returned_orders",
-    "likes", "comments", "gifts", "gmv", "returns", "net_sales", "commission", "fees", "cost",
-    "profit", "influencer_income", "gift_value",
+    "views",
+    "exposures",
+    "penalized",
+    "saturated",
+    "orders",
+    "units",
+    "returned_orders",
+    "likes",
+    "comments",
+    "gifts",
+    "gmv",
+    "returns",
+    "net_sales",
+    "commission",
+    "fees",
+    "cost",
+    "profit",
+    "influencer_income",
+    "gift_value",
 )
 
 
@@ -77,13 +93,12 @@ def sessions_table(
     return pl.DataFrame(cols)
 
 
-def paths_table(strategy: Strategy, first_path: int, counts: np.ndarray, money: np.ndarray
-                ) -> pl.DataFrame:
+def paths_table(
+    strategy: Strategy, first_path: int, counts: np.ndarray, money: np.ndarray
+) -> pl.DataFrame:
     """One row per path: counts and money summed over sessions (in session order), and roi."""
     n_paths = counts.shape[0]
-    cols: dict[str, object] = {
-        "path": np.arange(first_path, first_path + n_paths, dtype=np.int64)
-    }
+    cols: dict[str, object] = {"path": np.arange(first_path, first_path + n_paths, dtype=np.int64)}
     names = dict(zip(SESSION_COUNTS, range(len(SESSION_COUNTS)), strict=True))
     derived = session_money(strategy, money)
     for name in PATH_COLUMNS:

@@ -99,7 +99,6 @@ def simulate_session(
     for j in range(nq):
         pkeys[j] = mix64(kbuy ^ qkey[q0 + j])
 
-    views = 0
     exposures = 0
     penalized = 0
     saturated = 0
@@ -169,10 +168,8 @@ def simulate_session(
                     if stateful and bought[row, col] < 0:
                         bought[row, col] = s
             v += 1
-    views = v
 
-    watch_rates = watch
-    counts[s, L.VIEWS] = views
+    counts[s, L.VIEWS] = v
     counts[s, L.EXPOSURES] = exposures
     counts[s, L.PENALIZED] = penalized
     counts[s, L.SATURATED] = saturated
@@ -180,11 +177,9 @@ def simulate_session(
     counts[s, L.UNITS] = units
     counts[s, L.RETURNED_ORDERS] = ret_orders
     counts[s, L.RETURNED_UNITS] = ret_units
-    counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch_rates)
-    counts[s, L.COMMENTS] = poisson(
-        derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch_rates
-    )
-    gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch_rates)
+    counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch)
+    counts[s, L.COMMENTS] = poisson(derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch)
+    gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch)
     counts[s, L.GIFTS] = gifts
     kgv = derive(skey, L.P_GIFT_VALUE)
     gift_value = 0.0
@@ -227,10 +222,12 @@ def simulate_paths(
     in one workspace per block and is reset for every path, so the split never changes a result.
     """
     n_sessions = sf.shape[0]
-    n_blocks = max(1, min(n_paths, n_blocks))
-    for blk in numba.prange(n_blocks):
-        lo = (blk * n_paths) // n_blocks
-        hi = ((blk + 1) * n_paths) // n_blocks
+    blocks = np.int64(n_paths if n_blocks > n_paths else n_blocks)
+    if blocks < 1:
+        blocks = np.int64(1)
+    for blk in numba.prange(blocks):
+        lo = (blk * n_paths) // blocks
+        hi = ((blk + 1) * n_paths) // blocks
         small_seen = np.empty((state_rows, state_cols), dtype=np.int16)
         bought = np.empty((state_rows, state_cols), dtype=np.int16)
         for i in range(lo, hi):
