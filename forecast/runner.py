@@ -20,7 +20,6 @@ from forecast.results import Forecast, strategy_hash
 #: Paths per kernel call when the caller does not choose: bounds the memory of one call
 #: and never changes a result.
 DEFAULT_CHUNK = 4096
-BLOCKS_PER_THREAD = 8
 
 
 def _versions() -> dict[str, str]:
@@ -87,7 +86,7 @@ def run(
     from forecast.compile import compile_strategy
     from forecast.tables import paths_table, sessions_table
     from kernels import layout as L
-    from kernels.viewer import simulate_paths
+    from kernels.viewer import run_paths
 
     strat = resolve_strategy(strategy)
     n = v.integer("run", "paths", paths, 1, 100_000_000)
@@ -104,28 +103,10 @@ def run(
     counts = np.zeros((n, s, L.N_COUNTS), dtype=np.int64)
     money = np.zeros((n, s, L.N_MONEY), dtype=np.float64)
     started = time.perf_counter()
-    with _threads(threads) as n_threads:
+    with _threads(threads):
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
-            simulate_paths(
-                np.uint64(seed_value),
-                lo,
-                hi - lo,
-                compiled.skeys,
-                compiled.sf,
-                compiled.si,
-                compiled.bins,
-                compiled.qf,
-                compiled.qi,
-                compiled.qkey,
-                compiled.pools,
-                compiled.mkt,
-                compiled.state_rows,
-                compiled.state_cols,
-                BLOCKS_PER_THREAD * n_threads,
-                counts[lo:hi],
-                money[lo:hi],
-            )
+            run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
     elapsed = time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict

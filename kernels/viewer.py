@@ -8,6 +8,7 @@ thread that ran it, the block it fell in, or how many paths were asked for.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -16,6 +17,9 @@ from kernels import layout as L
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64, normal, uniform
 from kernels.samplers import loglogistic, poisson, poisson_inversion
+
+#: Blocks of paths per thread: enough for dynamic scheduling to balance uneven paths.
+BLOCKS_PER_THREAD = 8
 
 
 @jit
@@ -251,3 +255,37 @@ def simulate_paths(
                     counts[i],
                     money[i],
                 )
+
+
+def run_paths(
+    compiled: Any, seed: int, first_path: int, counts: np.ndarray, money: np.ndarray
+) -> None:
+    """Fill ``counts``/``money`` (one row per path from ``first_path``) for a compiled model
+    (`forecast.compile.Compiled`), on the current numba threads.
+
+    Scheduling is dynamic (one block at a time): paths differ in size because of the
+    heavy-tailed traffic, and a static half each leaves one thread idle. Who runs a block
+    never changes a result.
+    """
+    c = compiled
+    n = counts.shape[0]
+    with numba.parallel_chunksize(1):
+        simulate_paths(
+            np.uint64(seed),
+            first_path,
+            n,
+            c.skeys,
+            c.sf,
+            c.si,
+            c.bins,
+            c.qf,
+            c.qi,
+            c.qkey,
+            c.pools,
+            c.mkt,
+            c.state_rows,
+            c.state_cols,
+            BLOCKS_PER_THREAD * numba.get_num_threads(),
+            counts,
+            money,
+        )
