@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from forecast.results import Forecast
 
 DEMO_EXAMPLE = "mega_then_micro"
-DEMO_PATHS = 200
+DEMO_PATHS = 100
 DEMO_SEED = 20240701
 
 
