@@ -15,6 +15,16 @@ METADATA_KEY = b"forecast"
 FORMAT = 1
 
 
+def _mode_for(target: Path) -> int:
+    """Permissions for a new file at ``target``: those of the file it replaces, else what the
+    process umask gives an ordinary new file (mkstemp's own 0600 would hide results)."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | Path, write: Any) -> None:
     """Call ``write(tmp_path)`` and move the file to ``path`` only when it completed, so a
     crash never leaves a truncated file where a good one stood."""
@@ -24,6 +34,7 @@ def atomic_write(path: str | Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,9 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     assert back.sessions.equals(r.sessions)
     assert back.summary().equals(r.summary())
     assert not list(f.parent.glob(".*tmp"))  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert f.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_parquet_errors(tmp_path: Path) -> None:
