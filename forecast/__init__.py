@@ -12,6 +12,7 @@ Nothing is compiled at import; the numba kernels load on the first run (cached o
 
 from __future__ import annotations
 
+from forecast.compare import Comparison, compare
 from forecast.io import read_parquet
 from forecast.model import (
     DEFAULT_SESSION_HOURS,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_SESSION_HOURS",
+    "Comparison",
     "Forecast",
     "Influencer",
     "MarketParams",
@@ -41,6 +43,7 @@ __all__ = [
     "Tier",
     "TierValues",
     "__version__",
+    "compare",
     "load",
     "read_parquet",
     "run",

@@ -1,6 +1,7 @@
 """The ``forecast`` command line.
 
     forecast run FILE [--paths N] [--seed S] [--out FILE.parquet] [--threads T]
+    forecast compare A.toml B.toml [...] [--paths N] [--seed S] [--objective O] [--threads T]
     forecast demo [--paths N]
 
 Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2.
@@ -79,6 +80,66 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+_TABLE = {
+    "tbl_rows": -1,
+    "tbl_cols": -1,
+    "tbl_hide_dataframe_shape": True,
+    "tbl_hide_column_data_types": True,
+    "thousands_separator": True,
+    "tbl_width_chars": 250,
+    "tbl_formatting": "ASCII_MARKDOWN",
+}
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from forecast.compare import compare
+
+    cmp = compare(
+        args.files, paths=args.paths, seed=args.seed, objective=args.objective, threads=args.threads
+    )
+    seed = (
+        f"{cmp.seed} (drawn; pass --seed {cmp.seed} to reproduce)" if cmp.seed_drawn else cmp.seed
+    )
+    print(
+        f"Comparison of {len(cmp.names)} strategies on common random numbers: "
+        f"{args.paths:,} paths each, seed {seed}\n"
+    )
+    with pl.Config(float_precision=2, **_TABLE):  # type: ignore[arg-type]
+        print(f"ranking by {args.objective}:")
+        print(cmp.ranking())
+        print("\nmeans per strategy:")
+        summary = cmp.summary().filter(pl.col("metric").is_in(["net_sales", "profit"]))
+        print(
+            summary.select(
+                "strategy",
+                "metric",
+                "mean",
+                "mcse",
+                "p5",
+                "p50",
+                "p95",
+                "var95",
+                "cvar95",
+                "p_loss",
+            )
+        )
+        print("\npaired differences A - B (95 % interval; P(A beats B) with ties split):")
+        pairs = cmp.pairwise(("net_sales", "profit")).select(
+            "strategy_a",
+            "strategy_b",
+            "metric",
+            "mean_diff",
+            "ci_low",
+            "ci_high",
+            "p_a_beats_b",
+            "p_mcse",
+        )
+        print(pairs)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -127,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", default=None, help="write the path table to this Parquet file")
     p_run.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
     p_run.set_defaults(func=_cmd_run)
+    p_cmp = sub.add_parser("compare", help="compare strategy files on common random numbers")
+    p_cmp.add_argument("files", nargs="+", help="two or more strategy files (TOML)")
+    p_cmp.add_argument("--paths", type=int, default=10_000, help="paths per strategy (10000)")
+    p_cmp.add_argument("--seed", type=int, default=None, help="seed (default: drawn, printed)")
+    p_cmp.add_argument(
+        "--objective",
+        default="mean_profit",
+        choices=["mean_profit", "mean_net_sales", "cvar95", "p_loss"],
+        help="ranking objective (mean_profit)",
+    )
+    p_cmp.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    p_cmp.set_defaults(func=_cmd_compare)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=int, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
