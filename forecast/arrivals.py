@@ -66,3 +66,23 @@ def expected_arrivals(
 ) -> float:
     """Expected arrivals of a session at traffic multiplier 1 (its median traffic)."""
     return float(bins(hours, assortment, views_per_hour, market)[2].sum())
+
+
+#: Resolution of a short video's arrival intensity, hours.
+VIDEO_BIN_HOURS = 6.0
+
+
+def video_bins(
+    days: float, views: float, market: MarketParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bins of a short video counted for ``days``: starts and widths in hours, and expected
+    views per bin at traffic 1. Views arrive at rate views / tau * exp(-t / tau) with
+    tau = video_half_life_days / ln 2, so a video expects views * (1 - 2**(-days/half-life))
+    within its window."""
+    total = days * 24.0
+    edges = np.append(np.arange(0.0, total, VIDEO_BIN_HOURS), total)
+    if edges[-1] - edges[-2] < 1e-9:
+        edges = np.delete(edges, -2)
+    tau = market.video_half_life_days * 24.0 / np.log(2.0)
+    lo, hi = edges[:-1], edges[1:]
+    return lo, hi - lo, views * (np.exp(-lo / tau) - np.exp(-hi / tau))

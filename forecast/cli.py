@@ -125,6 +125,24 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 "p_loss",
             )
         )
+        print("\ninfluencer income per session (CNY; commission, fees and gifts they keep):")
+        income = pl.concat(
+            [
+                f.sessions.select(
+                    pl.lit(name).alias("strategy"),
+                    pl.col("influencer_income").mean().alias("mean"),
+                    pl.col("influencer_income").std().alias("sd"),
+                    *(
+                        pl.col("influencer_income")
+                        .quantile(q, "linear")
+                        .alias(f"p{round(q * 100)}")
+                        for q in (0.05, 0.5, 0.95)
+                    ),
+                )
+                for name, f in cmp.forecasts.items()
+            ]
+        )
+        print(income)
         print("\npaired differences A - B (95 % interval; P(A beats B) with ties split):")
         pairs = cmp.pairwise(("net_sales", "profit")).select(
             "strategy_a",

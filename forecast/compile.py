@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast import arrivals
-from forecast.model import Session, Strategy
+from forecast.model import Format, Kind, Session, Strategy
 from kernels import layout as L
 
 #: Carried state above this many bytes per worker thread is refused with an explanation.
@@ -123,18 +123,24 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         inf = s.influencer
         assert s.label is not None and s.assortment is not None and s.positions is not None
         skeys[k] = np.uint64(key64("session:" + s.label))
+        video = s.format is Format.VIDEO
+        reach = m.episode_reach_decay ** (s.episode - 1)
         sf[k, L.SF_DAY] = s.day
-        sf[k, L.SF_HOURS] = s.hours
+        sf[k, L.SF_HOURS] = s.span_hours
         sf[k, L.SF_SIGMA] = inf.traffic_sigma * m.traffic_noise
         sf[k, L.SF_SHARED] = inf.shared_share
-        sf[k, L.SF_DWELL_SCALE] = dwell_scale_hours(inf.dwell_mean_s, inf.dwell_shape)
+        dwell_mean = m.video_dwell_mean_s if video else inf.dwell_mean_s
+        sf[k, L.SF_DWELL_SCALE] = dwell_scale_hours(dwell_mean, inf.dwell_shape)
         sf[k, L.SF_DWELL_SHAPE] = inf.dwell_shape
         sf[k, L.SF_LIKE_RATE] = inf.likes_per_minute * 60.0
         sf[k, L.SF_COMMENT_RATE] = inf.comments_per_minute * 60.0
         sf[k, L.SF_GIFT_RATE] = inf.gifts_per_hour
         sf[k, L.SF_GIFT_MU] = math.log(inf.gift_value_median)
         sf[k, L.SF_GIFT_SIGMA] = inf.gift_value_sigma
-        t0, width, rate = arrivals.bins(s.hours, s.assortment, inf.views_per_hour, m)
+        if video:
+            t0, width, rate = arrivals.video_bins(s.days, inf.video_views * reach, m)
+        else:
+            t0, width, rate = arrivals.bins(s.hours, s.assortment, inf.views_per_hour * reach, m)
         bin_parts.append(np.stack([t0, width, rate], axis=1))
         si[k, L.SI_BIN_START] = b_total
         b_total += len(t0)
@@ -143,18 +149,22 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         slot = s.hours / s.assortment
         for p, pos in sorted(zip(s.products, s.positions, strict=True), key=lambda x: x[1]):
             price = p.list_price * (1.0 - s.discount(p))
+            voucher = p.kind is Kind.VOUCHER
             qf_rows.append(
                 [
-                    pos * slot,
-                    (pos + 1) * slot,
+                    0.0 if video else pos * slot,
+                    s.span_hours if video else (pos + 1) * slot,
                     purchase_probability(s, s.discount(p), strategy),
                     price,
                     p.unit_cost,
-                    p.returns,
+                    0.0 if voucher else p.returns,
                     p.units_per_order - 1.0,
+                    p.verify_prob,
+                    p.verify_delay_days,
+                    p.validity_days,
                 ]
             )
-            qi_rows.append([products[p.name], state_col[products[p.name]]])
+            qi_rows.append([products[p.name], state_col[products[p.name]], int(voucher)])
             qkeys.append(key64("product:" + p.name))
         si[k, L.SI_Q_END] = len(qf_rows)
         si[k, L.SI_OWN_POOL] = 1 + influencers[inf.name]

@@ -21,12 +21,14 @@ from forecast import validation as v
 
 class Tier(StrEnum):
     """Influencer tier. ``mega``: celebrity hosts (1M+ followers, the study's "mega");
-    ``mid``: professional KOL hosts; ``micro``: smaller influencers (under 1M followers).
-    For the trust asymmetry only mega counts as mega; mid and micro are "smaller"."""
+    ``mid``: professional KOL hosts; ``micro``: smaller influencers (under 1M followers);
+    ``amateur``: group-buying anchors with platform levels Lv0-Lv8. For the trust asymmetry
+    only mega counts as mega; the others are "smaller"."""
 
     MEGA = "mega"
     MID = "mid"
     MICRO = "micro"
+    AMATEUR = "amateur"
 
     @classmethod
     def parse(cls, value: Any, owner: str = "influencer") -> Tier:
@@ -40,16 +42,54 @@ class Tier(StrEnum):
             raise v.fail(owner, "tier", value, f"must be one of {allowed}") from None
 
 
+class Format(StrEnum):
+    """Session format: a livestream of some hours, or a short video that draws views for days."""
+
+    LIVE = "live"
+    VIDEO = "video"
+
+
+class Channel(StrEnum):
+    """How an amateur anchor was engaged (sets default terms, `forecast.presets`): the
+    platform's product ``library``, a merchant's ``invitation``, an ``mcn`` agency (which takes
+    a share of the anchor's commission and fees), or a ``direct`` deal."""
+
+    LIBRARY = "library"
+    INVITATION = "invitation"
+    MCN = "mcn"
+    DIRECT = "direct"
+
+
+class Kind(StrEnum):
+    """Product kind: ``goods`` are shipped and may be returned; a ``voucher`` is redeemed in
+    the store and earns revenue only when verified there within its validity window."""
+
+    GOODS = "goods"
+    VOUCHER = "voucher"
+
+
+def _enum(cls: Any, owner: str, field_name: str, value: Any) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(x.value for x in cls)
+        raise v.fail(owner, field_name, value, f"must be one of {allowed}") from None
+
+
 @dataclass(frozen=True)
 class TierValues:
-    """One number per tier (a tier-specific effect size); all must be >= 0."""
+    """One number per tier (a tier-specific effect size); all must be >= 0. ``amateur``
+    defaults to the ``micro`` value."""
 
     mega: float
     mid: float
     micro: float
+    amateur: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("mega", "mid", "micro"):
+        if self.amateur is None:
+            object.__setattr__(self, "amateur", self.micro)
+        for name in ("mega", "mid", "micro", "amateur"):
             object.__setattr__(self, name, v.non_negative("tier values", name, getattr(self, name)))
 
     def __getitem__(self, tier: Tier) -> float:
@@ -60,14 +100,19 @@ def _tier_values(owner: str, field_name: str, value: Any) -> TierValues:
     if isinstance(value, TierValues):
         return value
     if isinstance(value, Mapping):
-        unknown = set(value) - {"mega", "mid", "micro"}
-        if unknown or len(value) != 3:
-            raise v.fail(owner, field_name, dict(value), "needs exactly the keys mega, mid, micro")
+        unknown = set(value) - {"mega", "mid", "micro", "amateur"}
+        if unknown or not {"mega", "mid", "micro"} <= set(value):
+            raise v.fail(
+                owner,
+                field_name,
+                dict(value),
+                "needs the keys mega, mid, micro (amateur optional, default: micro's)",
+            )
         try:
             return TierValues(**value)
         except ValueError as err:
             raise ValueError(f"{owner}: {field_name}: {err}") from None
-    raise v.fail(owner, field_name, value, "must be a table with keys mega, mid, micro")
+    raise v.fail(owner, field_name, value, "must be a table with keys mega, mid, micro[, amateur]")
 
 
 @dataclass(frozen=True)
@@ -143,6 +188,15 @@ class MarketParams:
     """Length of a link-on burst after each product slot starts, minutes (>= 0)."""
     bin_minutes: float = 1.0
     """Resolution of the arrival intensity (piecewise constant on bins), minutes, in (0, 60]."""
+    video_half_life_days: float = 2.0
+    """Half-life of a short video's views, days (> 0): views per day decay exponentially."""
+    video_dwell_mean_s: float = 15.0
+    """Mean watch time of a short-video view, seconds (> 0)."""
+    episode_reach_decay: float = 0.6
+    """Reach of each further episode cut from one store visit, relative to the previous one,
+    in [0, 1] (freshness lost to repetition); 1 switches the loss off."""
+    gift_share: float = 0.5
+    """Share of the value of virtual gifts that reaches the influencer, [0, 1]."""
 
     def __post_init__(self) -> None:
         o = "market"
@@ -173,6 +227,10 @@ class MarketParams:
             set_(self, name, v.non_negative(o, name, getattr(self, name)))
         for name in ("ramp_start", "tail_end"):
             set_(self, name, v.probability(o, name, getattr(self, name)))
+        for name in ("video_half_life_days", "video_dwell_mean_s"):
+            set_(self, name, v.positive(o, name, getattr(self, name)))
+        for name in ("episode_reach_decay", "gift_share"):
+            set_(self, name, v.probability(o, name, getattr(self, name)))
         set_(
             self,
             "bin_minutes",
@@ -201,6 +259,17 @@ class Product:
     """Probability an order is returned or refunded, [0, 1]; None: the category default."""
     units_per_order: float = 1.2
     """Mean units per order, in [1, 10]; units = 1 + Poisson(units_per_order - 1)."""
+    kind: Kind = Kind.GOODS
+    """``goods`` (shipped, may be returned at ``return_rate``) or ``voucher`` (redeemed in the
+    store: revenue only when verified; unverified vouchers are refunded; unit cost is incurred
+    only for verified ones)."""
+    verify_prob: float = 0.85
+    """Voucher only: probability a buyer means to use the voucher, [0, 1]."""
+    validity_days: float = 30.0
+    """Voucher only: days after purchase within which it must be verified (>= 0)."""
+    verify_delay_days: float = 7.0
+    """Voucher only: mean of the exponential delay from purchase to the store visit, days (> 0).
+    A voucher is verified with probability verify_prob * (1 - exp(-validity/delay))."""
 
     def __post_init__(self) -> None:
         name = v.text("product", "name", self.name)
@@ -217,12 +286,21 @@ class Product:
         else:
             set_(self, "return_rate", v.probability(o, "return_rate", self.return_rate))
         set_(self, "units_per_order", v.in_range(o, "units_per_order", self.units_per_order, 1, 10))
+        set_(self, "kind", _enum(Kind, o, "kind", self.kind))
+        set_(self, "verify_prob", v.probability(o, "verify_prob", self.verify_prob))
+        set_(self, "validity_days", v.non_negative(o, "validity_days", self.validity_days))
+        set_(self, "verify_delay_days", v.positive(o, "verify_delay_days", self.verify_delay_days))
 
     @property
     def returns(self) -> float:
         """The return probability (resolved from the category if not given)."""
         assert self.return_rate is not None
         return self.return_rate
+
+    @property
+    def verified_share(self) -> float:
+        """Voucher: probability a sold voucher is verified within its validity window."""
+        return self.verify_prob * -math.expm1(-self.validity_days / self.verify_delay_days)
 
 
 @dataclass(frozen=True)
@@ -266,6 +344,18 @@ class Influencer:
     """Products presented per stream by default (>= 1)."""
     categories: int
     """Categories per stream by default (>= 1)."""
+    video_views: float = 0.0
+    """Expected views of one short video at median traffic, over its whole life (>= 0)."""
+    video_level: int | None = None
+    """Amateur anchors only: platform level for video selling, 0-8."""
+    live_level: int | None = None
+    """Amateur anchors only: platform level for livestream selling, 0-8."""
+    channel: Channel = Channel.DIRECT
+    """How the influencer was engaged; sets an amateur's default terms."""
+    agency_share: float = 0.0
+    """Share of the influencer's commission and fees kept by an agency (MCN), [0, 1]."""
+    experience_cost: float = 0.0
+    """Cost to the merchant of a free experience (e.g. a meal) per store visit, CNY (>= 0)."""
 
     def __post_init__(self) -> None:
         name = v.text("influencer", "name", self.name)
@@ -293,6 +383,18 @@ class Influencer:
         set_(self, "commission_rate", v.probability(o, "commission_rate", self.commission_rate))
         set_(self, "assortment", v.integer(o, "assortment", self.assortment, 1, 10_000))
         set_(self, "categories", v.integer(o, "categories", self.categories, 1, 1_000))
+        set_(self, "video_views", v.non_negative(o, "video_views", self.video_views))
+        for lvl in ("video_level", "live_level"):
+            value = getattr(self, lvl)
+            if self.tier is Tier.AMATEUR:
+                if value is None:
+                    raise v.fail(o, lvl, value, "an amateur anchor needs a level 0-8")
+                set_(self, lvl, v.integer(o, lvl, value, 0, 8))
+            elif value is not None:
+                raise v.fail(o, lvl, value, "platform levels are for amateur anchors only")
+        set_(self, "channel", _enum(Channel, o, "channel", self.channel))
+        set_(self, "agency_share", v.probability(o, "agency_share", self.agency_share))
+        set_(self, "experience_cost", v.non_negative(o, "experience_cost", self.experience_cost))
 
     @classmethod
     def preset(cls, tier: Tier | str, name: str | None = None, **overrides: Any) -> Influencer:
@@ -301,7 +403,13 @@ class Influencer:
         from forecast.presets import influencer_defaults
 
         t = Tier.parse(tier)
-        values = influencer_defaults(t)
+        values = influencer_defaults(
+            t,
+            video_level=overrides.get("video_level"),
+            live_level=overrides.get("live_level"),
+            channel=overrides.get("channel"),
+            owner=f"influencer {name or t.value!r}",
+        )
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             bad = sorted(unknown)[0]
@@ -357,12 +465,24 @@ class Session:
     label: str | None = None
     """Identity of the session for common random numbers; None: "<influencer>#<k>", the k-th
     session of that influencer in the strategy (set by `Strategy`)."""
+    format: Format = Format.LIVE
+    """``live`` (``hours`` long) or ``video`` (views over ``days`` with a decaying tail; every
+    view is exposed to every product of the video)."""
+    days: float = 30.0
+    """Video only: how long its views are counted, days, in (0, 365]."""
+    episode: int = 1
+    """Which episode cut from one store visit this is (>= 1). Each further episode reaches
+    ``market.episode_reach_decay`` times the previous one; fees and the free experience are
+    paid with episode 1 only."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if not isinstance(self.influencer, Influencer):
             raise v.fail("session", "influencer", self.influencer, "must be an Influencer")
         o = f"session of {self.influencer.name!r}"
+        set_(self, "format", _enum(Format, o, "format", self.format))
+        set_(self, "days", v.in_range(o, "days", self.days, 0, 365, lo_open=True))
+        set_(self, "episode", v.integer(o, "episode", self.episode, 1, 1000))
         products = tuple(self.products) if isinstance(self.products, Sequence) else self.products
         if not isinstance(products, tuple) or not products:
             raise v.fail(o, "products", self.products, "must be a non-empty list of Product")
@@ -375,14 +495,17 @@ class Session:
         set_(self, "products", products)
         set_(self, "day", v.non_negative(o, "day", self.day))
         set_(self, "hours", v.in_range(o, "hours", self.hours, 0, 48, lo_open=True))
-        assortment = self.influencer.assortment if self.assortment is None else self.assortment
+        video = self.format is Format.VIDEO
+        default_assortment = len(products) if video else self.influencer.assortment
+        assortment = default_assortment if self.assortment is None else self.assortment
         assortment = v.integer(o, "assortment", assortment, 1, 10_000)
         if assortment < len(products):
             raise v.fail(
                 o, "assortment", assortment, f"must be >= the {len(products)} brand products"
             )
         set_(self, "assortment", max(assortment, len(products)))
-        cats = self.influencer.categories if self.categories is None else self.categories
+        default_cats = 1 if video else self.influencer.categories
+        cats = default_cats if self.categories is None else self.categories
         set_(self, "categories", v.integer(o, "categories", cats, 1, assortment))
         if self.positions is None:
             k = len(products)
@@ -412,6 +535,16 @@ class Session:
     def discount(self, product: Product) -> float:
         """Discount of ``product`` in this session, fraction."""
         return self.discounts.get(product.name, product.discount)
+
+    @property
+    def span_hours(self) -> float:
+        """Hours over which the session draws arrivals (a video: its ``days``)."""
+        return self.days * 24.0 if self.format is Format.VIDEO else self.hours
+
+    @property
+    def pays_fees(self) -> bool:
+        """Whether this session carries its influencer's fees and free experience."""
+        return self.episode == 1
 
     def replace(self, **changes: Any) -> Session:
         """A copy with some fields changed (validated)."""

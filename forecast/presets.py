@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from forecast.model import Tier
+from forecast import validation as v
+from forecast.model import Channel, Tier
 
 #: Reference session duration of each tier's calibration, hours.
 REFERENCE_HOURS = {Tier.MEGA: 5.5, Tier.MID: 3.5, Tier.MICRO: 3.0}
@@ -58,6 +59,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "commission_rate": 0.25,
         "assortment": 63,
         "categories": 6,
+        "video_views": 2_000_000.0,
     },
     Tier.MID: {
         "followers": 8_000_000,
@@ -76,6 +78,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "commission_rate": 0.20,
         "assortment": 45,
         "categories": 4,
+        "video_views": 400_000.0,
     },
     Tier.MICRO: {
         "followers": 300_000,
@@ -94,8 +97,73 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "commission_rate": 0.10,
         "assortment": 20,
         "categories": 2,
+        "video_views": 20_000.0,
     },
 }
+
+# ---- amateur group-buying anchors (second source document). No reference figures exist for
+# them; these are stated assumptions. Reach doubles with each platform level; terms follow the
+# source: low levels get a free experience only (its cost borne by the merchant), higher levels
+# commission and then a filming fee; merchants often offer free receptions only from Lv3 up.
+
+#: Expected views of one short video by video level Lv0..Lv8 (500 doubling to 128,000).
+LEVEL_VIDEO_VIEWS = tuple(500.0 * 2**lvl for lvl in range(9))
+#: Plateau arrivals per hour of a livestream by live level Lv0..Lv8 (40 doubling to 10,240).
+LEVEL_LIVE_VIEWS_PER_HOUR = tuple(40.0 * 2**lvl for lvl in range(9))
+#: Own followers by level (the larger of the two levels): 1,000 doubling to 256,000.
+LEVEL_FOLLOWERS = tuple(1_000 * 2**lvl for lvl in range(9))
+
+_AMATEUR_BASE: dict[str, Any] = {
+    "traffic_sigma": 1.0,
+    "shared_share": 0.5,
+    "dwell_mean_s": 60.0,
+    "dwell_shape": 2.5,
+    "conversion": 0.004,
+    "likes_per_minute": 1.0,
+    "comments_per_minute": 0.2,
+    "gifts_per_hour": 0.5,
+    "gift_value_median": 1.0,
+    "gift_value_sigma": 1.0,
+    "assortment": 1,
+    "categories": 1,
+    "experience_cost": 150.0,
+}
+
+
+def amateur_terms(level: int, channel: Channel) -> dict[str, float]:
+    """Default terms of an amateur anchor of platform ``level`` (the higher of video and live)
+    engaged through ``channel``:
+
+    ==========  ===============================  ==========  ============  ============
+    channel     free experience (CNY 150)        commission  filming fee   agency share
+    ==========  ===============================  ==========  ============  ============
+    invitation  every level                      Lv3+: 6 %,  Lv6: 500,     0
+                                                 Lv6+: 8 %   Lv7: 1,000,
+                                                             Lv8: 2,000
+    mcn         as invitation                    as invit.   as invit.     30 %
+    library     Lv3+ only (merchants' rule)      6 %, all    none          0
+    direct      every level                      as invit.   as invit.,    0
+                                                             Lv3-5: 200
+    ==========  ===============================  ==========  ============  ============
+    """
+    commission = 0.0 if level < 3 else (0.06 if level < 6 else 0.08)
+    filming = {6: 500.0, 7: 1_000.0, 8: 2_000.0}.get(level, 0.0)
+    experience = 150.0
+    agency = 0.0
+    if channel is Channel.LIBRARY:
+        commission, filming = 0.06, 0.0
+        experience = 150.0 if level >= 3 else 0.0
+    elif channel is Channel.MCN:
+        agency = 0.3
+    elif channel is Channel.DIRECT and 3 <= level < 6:
+        filming = 200.0
+    return {
+        "commission_rate": commission,
+        "slot_fee": filming,
+        "experience_cost": experience,
+        "agency_share": agency,
+    }
+
 
 #: Return or refund probability of an order by category: livestream return rates run 30-50 %
 #: against 10-15 % in ordinary e-commerce; food and groceries lower, apparel highest.
@@ -111,9 +179,40 @@ CATEGORY_RETURN_RATES: dict[str, float] = {
 }
 
 
-def influencer_defaults(tier: Tier) -> dict[str, Any]:
-    """A fresh copy of the preset fields of ``tier`` (everything but name and tier)."""
-    return dict(_INFLUENCERS[tier])
+def influencer_defaults(
+    tier: Tier,
+    video_level: Any = None,
+    live_level: Any = None,
+    channel: Any = None,
+    owner: str = "influencer",
+) -> dict[str, Any]:
+    """The preset fields of ``tier`` (everything but name and tier). An amateur's come from
+    its levels (both required, 0-8) and channel (default ``invitation``)."""
+    if tier is not Tier.AMATEUR:
+        return dict(_INFLUENCERS[tier])
+    for field_name, value in (("video_level", video_level), ("live_level", live_level)):
+        if value is None:
+            raise v.fail(owner, field_name, value, "an amateur anchor needs a level 0-8")
+    vl = v.integer(owner, "video_level", video_level, 0, 8)
+    ll = v.integer(owner, "live_level", live_level, 0, 8)
+    if channel is None:
+        channel = Channel.INVITATION
+    try:
+        ch = Channel(channel)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Channel)
+        raise v.fail(owner, "channel", channel, f"must be one of {allowed}") from None
+    values = dict(_AMATEUR_BASE)
+    values.update(
+        video_level=vl,
+        live_level=ll,
+        channel=ch,
+        video_views=LEVEL_VIDEO_VIEWS[vl],
+        views_per_hour=LEVEL_LIVE_VIEWS_PER_HOUR[ll],
+        followers=LEVEL_FOLLOWERS[max(vl, ll)],
+    )
+    values.update(amateur_terms(max(vl, ll), ch))
+    return values
 
 
 def category_return_rate(category: str) -> float:

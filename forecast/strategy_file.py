@@ -38,6 +38,28 @@ Format (every key but the required ones is optional)::
     discounts = { serum = 0.3 }           # per-session discount overrides
     fit = 1.0
     label = "star#0"                      # identity for common random numbers
+    format = "live"                       # or "video": views over `days`, decaying
+    days = 30                             # video only: days its views are counted
+    episode = 1                           # k-th episode cut from one store visit
+
+Group buying (amateur anchors, vouchers)::
+
+    [[products]]
+    name = "hotpot_for_two"
+    kind = "voucher"                      # revenue only when verified in the store
+    list_price = 298.0
+    discount = 0.4
+    unit_cost = 90.0                      # cost of serving one verified voucher
+    verify_prob = 0.85                    # buyers who mean to use it
+    validity_days = 30                    # must be verified within this window ...
+    verify_delay_days = 7                 # ... after an exponential delay with this mean
+
+    [[influencers]]
+    name = "xiaomei"
+    tier = "amateur"
+    video_level = 2                       # platform levels Lv0-Lv8, both required
+    live_level = 0
+    channel = "invitation"                # library, invitation, mcn or direct
 """
 
 from __future__ import annotations
@@ -65,6 +87,9 @@ _SESSION = (
     "discounts",
     "fit",
     "label",
+    "format",
+    "days",
+    "episode",
 )
 _MARKET = tuple(f.name for f in dataclasses.fields(MarketParams))
 
@@ -210,6 +235,9 @@ def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
             "discounts": dict(s.discounts),
             "fit": s.fit,
             "label": s.label,
+            "format": s.format.value,
+            "days": s.days,
+            "episode": s.episode,
         }
         for s in strategy.sessions
     ]

@@ -4,10 +4,20 @@ Money columns, CNY, per session (and summed per path):
 
 * ``gmv``: paid order value; ``returns``: value refunded for returned orders;
   ``net_sales = gmv - returns``;
-* ``commission = commission_rate * net_sales`` (paid on what is kept);
-* ``fees``: the session's slot fee; ``cost``: unit cost of the units not returned;
-* ``profit = net_sales - commission - fees - cost`` (the brand's);
-* ``influencer_income = fees + commission``; ``gift_value``: virtual gifts sent by viewers.
+* ``commission = commission_rate * net_sales`` (paid on what is kept: for vouchers, on
+  verified revenue only);
+* ``fees``: the merchant's fixed costs of the session: slot or filming fee plus the cost of a
+  free experience (``experience``), paid with a store visit's first episode only;
+* ``cost``: unit cost of the units not returned (vouchers: of the verified ones);
+* ``profit = net_sales - commission - fees - cost`` (the brand's or merchant's);
+* ``gift_value``: virtual gifts sent by viewers;
+* the influencer's cash income: ``influencer_commission`` and ``influencer_fees`` (commission
+  and slot/filming fee after the agency's ``agency_share``), ``influencer_gifts`` (their
+  ``market.gift_share`` of gift value), and ``influencer_income``, their sum; ``agency_income``
+  is the agency's share.
+
+Vouchers (counts of units): ``vouchers_sold``, ``vouchers_verified``, ``vouchers_refunded``
+(sold, not verified in time: refunded, counted in ``returns``), and ``verified_revenue``.
 
 Per path only: ``roi = profit / (fees + commission)``, the return on influencer spend
 (null when nothing was spent).
@@ -33,38 +43,69 @@ PATH_COLUMNS = (
     "likes",
     "comments",
     "gifts",
+    "vouchers_sold",
+    "vouchers_verified",
+    "vouchers_refunded",
     "gmv",
     "returns",
     "net_sales",
+    "verified_revenue",
     "commission",
     "fees",
+    "experience",
     "cost",
     "profit",
     "influencer_income",
+    "agency_income",
     "gift_value",
 )
 
 
+def _per_session(strategy: Strategy, values: list[float], shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=np.float64)[None, :], shape)
+
+
 def session_money(strategy: Strategy, money: np.ndarray) -> dict[str, np.ndarray]:
     """Derived money arrays [paths, sessions] from the kernel's money array."""
-    rate = np.array([s.influencer.commission_rate for s in strategy.sessions])
-    fee = np.array([s.influencer.slot_fee for s in strategy.sessions])
+    sessions = strategy.sessions
+    shape = money.shape[:2]
+    rate = _per_session(strategy, [s.influencer.commission_rate for s in sessions], shape)
+    paid = [s.pays_fees for s in sessions]
+    slot = _per_session(
+        strategy, [s.influencer.slot_fee * p for s, p in zip(sessions, paid, strict=True)], shape
+    )
+    experience = _per_session(
+        strategy,
+        [s.influencer.experience_cost * p for s, p in zip(sessions, paid, strict=True)],
+        shape,
+    )
+    keep = 1.0 - _per_session(strategy, [s.influencer.agency_share for s in sessions], shape)
     gmv = money[:, :, L.GMV]
     returns = money[:, :, L.RETURNS]
     net = gmv - returns
-    commission = net * rate[None, :]
-    fees = np.broadcast_to(fee[None, :], net.shape)
+    commission = net * rate
+    fees = slot + experience
     cost = money[:, :, L.COST]
+    gifts = money[:, :, L.GIFT_VALUE]
+    inf_commission = commission * keep
+    inf_fees = slot * keep
+    inf_gifts = gifts * strategy.market.gift_share
     return {
         "gmv": gmv,
         "returns": returns,
         "net_sales": net,
         "commission": commission,
         "fees": fees,
+        "experience": experience,
         "cost": cost,
         "profit": net - commission - fees - cost,
-        "influencer_income": fees + commission,
-        "gift_value": money[:, :, L.GIFT_VALUE],
+        "verified_revenue": money[:, :, L.VERIFIED_REVENUE],
+        "influencer_commission": inf_commission,
+        "influencer_fees": inf_fees,
+        "influencer_gifts": inf_gifts,
+        "influencer_income": inf_commission + inf_fees + inf_gifts,
+        "agency_income": (commission + slot) - (inf_commission + inf_fees),
+        "gift_value": gifts,
         "watch_hours": money[:, :, L.WATCH_HOURS],
         "traffic": money[:, :, L.TRAFFIC],
     }
@@ -88,6 +129,9 @@ def sessions_table(
     cols["day"] = np.array([s.day for s in strategy.sessions])[idx]
     for j, name in enumerate(SESSION_COUNTS):
         cols[name] = counts[:, :, j].reshape(-1)
+    cols["vouchers_refunded"] = (
+        counts[:, :, L.VOUCHERS_SOLD] - counts[:, :, L.VOUCHERS_VERIFIED]
+    ).reshape(-1)
     for name, arr in session_money(strategy, money).items():
         cols[name] = np.ascontiguousarray(arr).reshape(-1)
     return pl.DataFrame(cols)
@@ -104,6 +148,9 @@ def paths_table(
     for name in PATH_COLUMNS:
         if name in names:
             cols[name] = counts[:, :, names[name]].sum(axis=1)
+        elif name == "vouchers_refunded":
+            refunded = counts[:, :, L.VOUCHERS_SOLD] - counts[:, :, L.VOUCHERS_VERIFIED]
+            cols[name] = refunded.sum(axis=1)
         else:
             cols[name] = derived[name].sum(axis=1)
     frame = pl.DataFrame(cols)

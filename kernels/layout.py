@@ -15,7 +15,9 @@ RETURNED_UNITS = 7  # units in returned orders
 LIKES = 8
 COMMENTS = 9
 GIFTS = 10  # number of virtual gifts
-N_COUNTS = 11
+VOUCHERS_SOLD = 11  # voucher units sold
+VOUCHERS_VERIFIED = 12  # voucher units verified in the store within their validity
+N_COUNTS = 13
 COUNT_NAMES = (
     "views",
     "exposures",
@@ -28,6 +30,8 @@ COUNT_NAMES = (
     "likes",
     "comments",
     "gifts",
+    "vouchers_sold",
+    "vouchers_verified",
 )
 
 # ---- float outputs, per path and session: money[path, session, field]
@@ -37,8 +41,17 @@ COST = 2  # unit cost of units not returned, CNY
 GIFT_VALUE = 3  # value of virtual gifts, CNY
 WATCH_HOURS = 4  # total watch time of all arrivals, hours
 TRAFFIC = 5  # the session's traffic multiplier (1 = median), dimensionless
-N_MONEY = 6
-MONEY_NAMES = ("gmv", "returns", "cost", "gift_value", "watch_hours", "traffic")
+VERIFIED_REVENUE = 6  # paid value of vouchers verified in the store, CNY
+N_MONEY = 7
+MONEY_NAMES = (
+    "gmv",
+    "returns",
+    "cost",
+    "gift_value",
+    "watch_hours",
+    "traffic",
+    "verified_revenue",
+)
 
 # ---- purposes: which sub-stream of a session's key a draw comes from
 P_TRAFFIC = 1
@@ -49,6 +62,7 @@ P_LIKES = 5
 P_COMMENTS = 6
 P_GIFTS = 7
 P_GIFT_VALUE = 8
+P_VERIFY_DELAY = 9
 
 # draws per viewer arrival in the P_VIEWER stream and per (arrival, product) in P_PURCHASE
 VIEWER_DRAWS = 4  # 0: time in bin, 1: dwell, 2: pool, 3: identity in pool
@@ -92,11 +106,15 @@ QF_PRICE = 3  # price paid per unit, CNY
 QF_COST = 4  # unit cost, CNY
 QF_RETURN = 5  # probability an order is returned, [0, 1]
 QF_EXTRA = 6  # mean extra units per order (units = 1 + Poisson(extra))
-N_QF = 7
+QF_VERIFY = 7  # voucher: probability the buyer means to verify it, [0, 1]
+QF_DELAY = 8  # voucher: mean delay from purchase to the store visit (exponential), days
+QF_VALIDITY = 9  # voucher: validity window after purchase, days
+N_QF = 10
 # session-products, int64[Q, N_QI]
 QI_PRODUCT = 0  # product index in the strategy
 QI_STATE_COL = 1  # column of carried state, -1 if the product is in one session only
-N_QI = 2
+QI_VOUCHER = 2  # 1 if the product is a voucher, else 0 (goods)
+N_QI = 3
 # audience pools, int64[P, N_PI]; pool 0 is the shared market audience
 PI_SIZE = 0  # identities in the pool, people
 PI_ROW0 = 1  # first row of carried state, -1 if the pool is in one session only

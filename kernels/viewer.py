@@ -99,9 +99,12 @@ def simulate_session(
     kview = derive(skey, L.P_VIEWER)
     kbuy = derive(skey, L.P_PURCHASE)
     nq = q1 - q0
+    kdelay = derive(skey, L.P_VERIFY_DELAY)
     pkeys = np.empty(nq, dtype=np.uint64)
+    dkeys = np.empty(nq, dtype=np.uint64)
     for j in range(nq):
         pkeys[j] = mix64(kbuy ^ qkey[q0 + j])
+        dkeys[j] = mix64(kdelay ^ qkey[q0 + j])
 
     exposures = 0
     penalized = 0
@@ -110,6 +113,9 @@ def simulate_session(
     units = 0
     ret_orders = 0
     ret_units = 0
+    v_sold = 0
+    v_verified = 0
+    verified = 0.0
     gmv = 0.0
     refunds = 0.0
     cost = 0.0
@@ -163,7 +169,20 @@ def simulate_session(
                     units += k
                     value = k * qf[q, L.QF_PRICE]
                     gmv += value
-                    if uniform(pkeys[j], cq + 2) < qf[q, L.QF_RETURN]:
+                    if qi[q, L.QI_VOUCHER] == 1:
+                        # a voucher earns only if verified in the store within its validity
+                        v_sold += k
+                        intends = uniform(pkeys[j], cq + 2) < qf[q, L.QF_VERIFY]
+                        delay = -qf[q, L.QF_DELAY] * math.log(uniform(dkeys[j], v))
+                        if intends and delay <= qf[q, L.QF_VALIDITY]:
+                            v_verified += k
+                            verified += value
+                            cost += k * qf[q, L.QF_COST]
+                        else:
+                            ret_orders += 1
+                            ret_units += k
+                            refunds += value
+                    elif uniform(pkeys[j], cq + 2) < qf[q, L.QF_RETURN]:
                         ret_orders += 1
                         ret_units += k
                         refunds += value
@@ -181,6 +200,8 @@ def simulate_session(
     counts[s, L.UNITS] = units
     counts[s, L.RETURNED_ORDERS] = ret_orders
     counts[s, L.RETURNED_UNITS] = ret_units
+    counts[s, L.VOUCHERS_SOLD] = v_sold
+    counts[s, L.VOUCHERS_VERIFIED] = v_verified
     counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch)
     counts[s, L.COMMENTS] = poisson(derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch)
     gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch)
@@ -197,6 +218,7 @@ def simulate_session(
     money[s, L.GIFT_VALUE] = gift_value
     money[s, L.WATCH_HOURS] = watch
     money[s, L.TRAFFIC] = traffic
+    money[s, L.VERIFIED_REVENUE] = verified
 
 
 @pjit

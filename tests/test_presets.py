@@ -22,8 +22,11 @@ from forecast.presets import (
 REFERENCE_STAY_S = {fc.Tier.MEGA: 100.0, fc.Tier.MID: 141.0, fc.Tier.MICRO: 180.0}
 
 
+CALIBRATED = (fc.Tier.MEGA, fc.Tier.MID, fc.Tier.MICRO)  # amateurs have no reference column
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("tier", list(fc.Tier))
+@pytest.mark.parametrize("tier", CALIBRATED)
 def test_preset_reproduces_reference_session(tier: fc.Tier) -> None:
     inf = fc.Influencer.preset(tier)
     n = inf.assortment
@@ -40,7 +43,7 @@ def test_preset_reproduces_reference_session(tier: fc.Tier) -> None:
 
 
 def test_presets_order_reach_and_fees() -> None:
-    mega, mid, micro = (fc.Influencer.preset(t) for t in fc.Tier)
+    mega, mid, micro = (fc.Influencer.preset(t) for t in CALIBRATED)
     assert mega.views_per_hour > mid.views_per_hour > micro.views_per_hour
     assert mega.slot_fee > mid.slot_fee > micro.slot_fee
     assert mega.is_mega and not mid.is_mega and not micro.is_mega

@@ -5,7 +5,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-NAMES = ("mega_only", "micro_only", "mega_then_micro", "micro_then_mega", "mega_deep_discount")
+NAMES = (
+    "mega_only",
+    "micro_only",
+    "mega_then_micro",
+    "micro_then_mega",
+    "mega_deep_discount",
+    "amateur_swarm",
+    "one_mid_influencer",
+)
 
 
 def path(name: str) -> Path:
