@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from forecast.results import Forecast
 
 DEMO_EXAMPLE = "mega_then_micro"
@@ -27,38 +29,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"forecast: error: {message}\n")
 
 
+_TABLE = {
+    "tbl_rows": -1,
+    "tbl_cols": -1,
+    "tbl_hide_dataframe_shape": True,
+    "tbl_hide_column_data_types": True,
+    "thousands_separator": True,
+    "tbl_width_chars": 250,
+    "tbl_formatting": "ASCII_MARKDOWN",
+}
+
+
+def _show(frame: pl.DataFrame, precision: int = 2) -> str:
+    """A table as the command line prints it: every row and column, thousands separated."""
+    import polars as pl
+
+    with pl.Config(float_precision=precision, **_TABLE):  # type: ignore[arg-type]
+        return str(frame)
+
+
 def _format_table(fc: Forecast) -> str:
     import polars as pl
 
     table = fc.summary()
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        float_precision=2,
-        thousands_separator=True,
-        tbl_width_chars=250,
-        tbl_formatting="ASCII_MARKDOWN",
-        fmt_str_lengths=40,
-    ):
-        main = table.drop("var95", "cvar95", "p_loss", "p_loss_mcse", "n")
-        profit = table.filter(pl.col("metric") == "profit").row(0, named=True)
+    profit = table.filter(pl.col("metric") == "profit").row(0, named=True)
     risk = (
         f"profit risk (CNY): VaR95 {profit['var95']:,.0f}   CVaR95 {profit['cvar95']:,.0f}   "
         f"P(loss) {profit['p_loss']:.3f} ± {profit['p_loss_mcse']:.3f}"
     )
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        float_precision=2,
-        thousands_separator=True,
-        tbl_width_chars=250,
-        tbl_formatting="ASCII_MARKDOWN",
-    ):
-        return f"{main}\n\n{risk}"
+    return f"{_show(table.drop('var95', 'cvar95', 'p_loss', 'p_loss_mcse', 'n'))}\n\n{risk}"
 
 
 def _print_result(fc: Forecast) -> None:
@@ -78,17 +77,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         fc.to_parquet(args.out)
         print(f"\npath table written to {args.out}")
     return 0
-
-
-_TABLE = {
-    "tbl_rows": -1,
-    "tbl_cols": -1,
-    "tbl_hide_dataframe_shape": True,
-    "tbl_hide_column_data_types": True,
-    "thousands_separator": True,
-    "tbl_width_chars": 250,
-    "tbl_formatting": "ASCII_MARKDOWN",
-}
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -159,7 +147,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import polars as pl
 
     from forecast import examples
     from forecast.runner import run
@@ -177,18 +164,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     fc = run(file, paths=args.paths, seed=args.seed)
     _print_result(fc)
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        float_precision=1,
-        thousands_separator=True,
-        tbl_width_chars=250,
-        tbl_formatting="ASCII_MARKDOWN",
-    ):
-        print("\nmean per session:")
-        print(fc.session_summary().drop("session"))
+    print("\nmean per session:")
+    print(_show(fc.session_summary().drop("session"), precision=1))
     return 0
 
 
