@@ -32,10 +32,25 @@ def shape(t_min: np.ndarray, hours: float, assortment: int, m: fc.MarketParams) 
     return base + m.burst_lift * in_burst
 
 
+def video_expectations(session: fc.Session, m: fc.MarketParams) -> tuple[np.ndarray, np.ndarray]:
+    """(bin edges in minutes, expected views per bin) of a short video: views decay with
+    half-life ``video_half_life_days``, 6-hour bins, reach cut by each repeated episode."""
+    total = session.days * 24 * 60.0
+    edges = np.arange(0.0, total + 1e-9, 6 * 60.0)
+    if edges[-1] < total - 1e-9:
+        edges = np.append(edges, total)
+    half = m.video_half_life_days * 24 * 60.0
+    views = session.influencer.video_views * m.episode_reach_decay ** (session.episode - 1)
+    to_come = 0.5 ** (edges / half)  # share of the video's views still to come at each edge
+    return edges, views * (to_come[:-1] - to_come[1:])
+
+
 def bin_expectations(
     session: fc.Session, m: fc.MarketParams, grid: int = 4000
 ) -> tuple[np.ndarray, np.ndarray]:
     """(bin edges in minutes, expected arrivals per bin at traffic 1) by a fine midpoint rule."""
+    if session.format is fc.model.Format.VIDEO:
+        return video_expectations(session, m)
     total = session.hours * 60.0
     edges = [0.0]
     while edges[-1] + m.bin_minutes < total - 1e-9:
@@ -47,7 +62,8 @@ def bin_expectations(
     for b in range(len(e) - 1):
         t = e[b] + (np.arange(grid) + 0.5) / grid * (e[b + 1] - e[b])
         out[b] = shape(t, session.hours, session.assortment, m).mean() * (e[b + 1] - e[b])
-    return e, out * session.influencer.views_per_hour / 60.0
+    reach = m.episode_reach_decay ** (session.episode - 1)
+    return e, out * session.influencer.views_per_hour * reach / 60.0
 
 
 def conversion(session: fc.Session, product: fc.Product, m: fc.MarketParams) -> float:
@@ -94,9 +110,11 @@ def simulate_path(
         traffic = math.exp(inf.traffic_sigma * m.traffic_noise * rng.standard_normal())
         n = rng.poisson(traffic * lam.sum())
         which = rng.choice(lam.size, size=n, p=lam / lam.sum())
+        video = s.format is fc.model.Format.VIDEO
         x = math.pi / inf.dwell_shape
-        scale_min = inf.dwell_mean_s * math.sin(x) / x / 60.0
-        total = s.hours * 60.0
+        mean_s = m.video_dwell_mean_s if video else inf.dwell_mean_s
+        scale_min = mean_s * math.sin(x) / x / 60.0
+        total = (s.days * 24 if video else s.hours) * 60.0
         assert s.positions is not None and s.assortment is not None
         slot = total / s.assortment
         r: dict[str, Any] = dict.fromkeys(
@@ -114,6 +132,9 @@ def simulate_path(
                 "returns",
                 "cost",
                 "watch",
+                "vouchers_sold",
+                "vouchers_verified",
+                "verified_revenue",
             ),
             0,
         )
@@ -140,7 +161,7 @@ def simulate_path(
             else:
                 who = (inf.name, _identity(rng, inf.followers, m))
             for p, pos in zip(s.products, s.positions, strict=True):
-                if not (t < (pos + 1) * slot and end > pos * slot):
+                if not video and not (t < (pos + 1) * slot and end > pos * slot):
                     continue
                 r["exposures"] += 1
                 key = (who[0], who[1], p.name)
@@ -159,7 +180,17 @@ def simulate_path(
                     r["orders"] += 1
                     r["units"] += k
                     r["gmv"] += k * price
-                    if rng.random() < p.returns:
+                    if p.kind is fc.model.Kind.VOUCHER:
+                        r["vouchers_sold"] += k
+                        uses = rng.random() < p.verify_prob
+                        if uses and rng.exponential(p.verify_delay_days) <= p.validity_days:
+                            r["vouchers_verified"] += k
+                            r["verified_revenue"] += k * price
+                            r["cost"] += k * p.unit_cost
+                        else:
+                            r["returned_orders"] += 1
+                            r["returns"] += k * price
+                    elif rng.random() < p.returns:
                         r["returned_orders"] += 1
                         r["returns"] += k * price
                     else:

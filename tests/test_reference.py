@@ -12,11 +12,55 @@ import pytest
 
 import forecast as fc
 from tests import naive
-from tests.conftest import mega_then_micro, micro_then_mega
+from tests.conftest import mega_then_micro, micro_then_mega, tiny_market
 from tests.stats import Z, ks_bound, ks_two_sample, z_two_sample
 
 KERNEL_PATHS = 20_000
 NAIVE_PATHS = 1_500
+
+
+def group_buying() -> fc.Strategy:
+    """Amateur videos (two episodes of one visit) and a mega livestream selling one voucher,
+    small pools so carried state acts across formats."""
+    voucher = fc.Product(
+        "set",
+        list_price=120.0,
+        discount=0.3,
+        unit_cost=40.0,
+        kind="voucher",
+        verify_prob=0.7,
+        validity_days=10.0,  # type: ignore[arg-type]
+        verify_delay_days=6.0,
+    )
+    a = fc.Influencer.preset(
+        "amateur",
+        "a",
+        video_level=0,
+        live_level=0,
+        conversion=0.1,
+        followers=200,
+        shared_share=0.8,
+        video_views=250.0,
+    )
+    star = fc.Influencer.preset(
+        "mega",
+        "star",
+        views_per_hour=150.0,
+        conversion=0.3,
+        assortment=4,
+        categories=2,
+        shared_share=0.8,
+    )
+    return fc.Strategy(
+        [
+            fc.Session(a, [voucher], format="video", days=3.0),  # type: ignore[arg-type]
+            fc.Session(a, [voucher], format="video", days=3.0, day=1.0, episode=2),  # type: ignore[arg-type]
+            fc.Session(star, [voucher], day=2.0, hours=2.0),
+        ],
+        tiny_market(),
+    )
+
+
 OUTCOMES = (
     "views",
     "exposures",
@@ -31,11 +75,14 @@ OUTCOMES = (
     "returns",
     "cost",
     "gift_value",
+    "vouchers_sold",
+    "vouchers_verified",
+    "verified_revenue",
 )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [micro_then_mega, mega_then_micro])
+@pytest.mark.parametrize("build", [micro_then_mega, mega_then_micro, group_buying])
 def test_kernel_matches_naive_reference(build):  # type: ignore[no-untyped-def]
     strategy = build()
     ref = naive.simulate(strategy, NAIVE_PATHS, seed=11)
@@ -62,5 +109,7 @@ def test_kernel_matches_naive_reference(build):  # type: ignore[no-untyped-def]
     assert ref["saturated"].sum() > 100
     if build is micro_then_mega:
         assert ref["penalized"][:, 2].sum() > 100
-    else:
+    elif build is mega_then_micro:
         assert ref["penalized"].sum() == 0
+    else:
+        assert ref["penalized"][:, 2].sum() > 100 and ref["vouchers_verified"].sum() > 100
