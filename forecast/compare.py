@@ -20,11 +20,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from forecast import validation as v
-from forecast.compile import key64
 from forecast.model import Strategy
 from forecast.results import Forecast
 from forecast.runner import check_seed, resolve_strategy, run
@@ -73,6 +71,8 @@ class Comparison:
 
     def pairwise(self, metrics: Sequence[str] = MONEY_METRICS, level: float = 0.95) -> pl.DataFrame:
         """Paired differences for every ordered pair (A before B in input order) and metric."""
+        from statistics import NormalDist
+
         import polars as pl
 
         level = v.in_range("pairwise", "level", level, 0, 1, lo_open=True, hi_open=True)
@@ -191,6 +191,8 @@ def compare(
             objective,
             f"must be one of {', '.join(OBJECTIVES)} or a function of the path table",
         )
+    from forecast.compile import key64
+
     seed_value, drawn = check_seed(seed)
     forecasts: dict[str, Forecast] = {}
     for name, strategy in named.items():

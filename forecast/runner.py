@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import numbers
 import platform
 import secrets
 import time
 from collections.abc import Iterator
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from forecast import validation as v
 from forecast.model import Strategy
@@ -23,6 +21,8 @@ DEFAULT_CHUNK = 4096
 
 
 def _versions() -> dict[str, str]:
+    from importlib import metadata as importlib_metadata
+
     out = {"python": platform.python_version()}
     for dist in ("forecast", "numba", "numpy", "polars", "pyarrow"):
         try:
@@ -62,7 +62,11 @@ def check_seed(seed: Any) -> tuple[int, bool]:
     """(seed, drawn): a given seed checked to be in [0, 2**64), or a fresh one drawn."""
     if seed is None:
         return secrets.randbits(63), True
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= int(seed) < 2**64
+    ):
         raise v.fail("run", "seed", seed, "must be a whole number in [0, 2**64) or None")
     return int(seed), False
 
@@ -82,6 +86,7 @@ def run(
     ``chunk_paths`` (paths per kernel call), and path i is the same in runs of any size.
     """
     import numba
+    import numpy as np
 
     from forecast.compile import compile_strategy
     from forecast.tables import paths_table, sessions_table
