@@ -11,11 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from kernels.options import pjit
+from kernels.options import FASTMATH
 from kernels.rng import derive, uniform
 
 
-@pjit
+@numba.njit(parallel=True, cache=False, error_model="numpy", fastmath=set(FASTMATH))
 def uniform_sums(seed: np.uint64, n_paths: np.int64, draws_per_path: np.int64) -> np.ndarray:
     """Sum of ``draws_per_path`` uniforms for each of ``n_paths`` paths."""
     out = np.zeros(n_paths)

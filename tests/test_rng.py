@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from kernels.rng import derive, uniform
-from kernels.samplers import loglogistic, poisson
+from kernels.samplers import binomial, loglogistic, poisson
 from tests.stats import dkw_bound
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=False)  # calls kernels: a cache here could go stale
 def _uniforms(key: np.uint64, n: int) -> np.ndarray:
     out = np.empty(n)
     for i in range(n):
@@ -25,7 +25,7 @@ def _uniforms(key: np.uint64, n: int) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=False)  # calls kernels: a cache here could go stale
 def _poissons(key: np.uint64, lam: float, n: int) -> np.ndarray:
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -85,3 +85,63 @@ def test_loglogistic_quantile_matches_cdf() -> None:
     cdf = 1 / (1 + (grid / scale) ** -shape)
     emp = np.searchsorted(np.sort(d), grid, side="right") / d.size
     assert np.abs(emp - cdf).max() < dkw_bound(d.size)
+
+
+@numba.njit(cache=False)  # calls kernels: a cache here could go stale
+def _binomials(key: np.uint64, n: int, p: float, size: int) -> np.ndarray:
+    out = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        out[i] = binomial(derive(key, i), n, p)
+    return out
+
+
+def _binom_logpmf(ks: np.ndarray, n: int, p: float) -> np.ndarray:
+    lg = np.array([math.lgamma(k + 1.0) + math.lgamma(n - k + 1.0) for k in ks])
+    return math.lgamma(n + 1.0) - lg + ks * math.log(p) + (n - ks) * math.log1p(-p)
+
+
+@pytest.mark.parametrize(
+    ("n", "p"),
+    [
+        (5, 0.3),  # inversion
+        (200, 0.03),  # inversion, n p = 6
+        (1_000, 0.02),  # BTRS, n p = 20
+        (60, 0.9),  # reflected: BTRS on p = 0.1 ... n p = 6: inversion, reflected
+        (400, 0.75),  # reflected BTRS
+        (10_000_000, 5e-7),  # huge n, tiny p: inversion without underflow
+        (2_000_000_000, 0.3),  # counts far past 2**31 stay exact in int64
+    ],
+)
+def test_binomial_sampler_matches_pmf(n: int, p: float) -> None:
+    size = 200_000
+    x = _binomials(np.uint64(77), n, p, size)
+    assert x.min() >= 0 and x.max() <= n
+    mean, var = n * p, n * p * (1 - p)
+    assert abs(x.mean() - mean) < 4.5 * math.sqrt(var / size)
+    sd = math.sqrt(var)
+    ks = np.arange(max(0, int(mean - 6 * sd) - 1), min(n, int(mean + 6 * sd) + 2) + 1)
+    expected = size * np.exp(_binom_logpmf(ks, n, p))
+    values, counts = np.unique(x, return_counts=True)
+    observed = np.zeros(ks.size)
+    inside = (values >= ks[0]) & (values <= ks[-1])
+    observed[values[inside] - ks[0]] = counts[inside]
+    # pool consecutive values into bins of >= 50 expected draws; the rest is one tail bin
+    obs_bins, exp_bins, acc_o, acc_e = [], [], 0.0, 0.0
+    for o, e in zip(observed, expected, strict=True):
+        acc_o, acc_e = acc_o + o, acc_e + e
+        if acc_e >= 50:
+            obs_bins.append(acc_o)
+            exp_bins.append(acc_e)
+            acc_o = acc_e = 0.0
+    obs, exp_ = np.array(obs_bins), np.array(exp_bins)
+    rest_obs, rest_exp = size - obs.sum(), size - exp_.sum()
+    chi2 = ((obs - exp_) ** 2 / exp_).sum() + (rest_obs - rest_exp) ** 2 / max(rest_exp, 1.0)
+    assert len(obs_bins) >= 5
+    assert chi2 < chi2_bound(len(obs_bins))
+
+
+def test_binomial_edge_cases() -> None:
+    key = np.uint64(3)
+    assert _binomials(key, 0, 0.5, 10).tolist() == [0] * 10
+    assert _binomials(key, 50, 0.0, 10).tolist() == [0] * 10
+    assert _binomials(key, 50, 1.0, 10).tolist() == [50] * 10
