@@ -1,0 +1,39 @@
+"""The README stays true: its Python example runs as written, and .ci/run calls the README's
+test command verbatim."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_two_setup_commands_and_ci() -> None:
+    block = re.search(r"## Two commands.*?```sh\n(.*?)```", README, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    demo, tests = commands
+    assert demo.endswith("forecast demo")
+    assert tests in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.slow
+def test_python_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    match = re.search(r"## Ten lines of Python\n\n```python\n(.*?)```", README, re.S)
+    assert match is not None
+    code = match.group(1)
+    assert len([line for line in code.splitlines() if line.strip()]) <= 12
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(code, "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "plan.parquet").exists()
+    assert "profit" in capsys.readouterr().out
