@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast import arrivals
-from forecast.model import Format, Kind, Session, Strategy
+from forecast.model import Format, Kind, MarketParams, Session, Strategy
 from kernels import layout as L
 
 #: Carried state above this many bytes per worker thread is refused with an explanation.
@@ -52,9 +52,8 @@ class Compiled:
         return 4 * self.state_rows * self.state_cols
 
 
-def purchase_probability(session: Session, discount: float, market_strategy: Strategy) -> float:
+def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
     """Probability that an exposed viewer who never bought buys, before carried-state effects."""
-    m = market_strategy.market
     inf = session.influencer
     tier = inf.tier
     assert session.categories is not None and session.assortment is not None
@@ -154,7 +153,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
                 [
                     0.0 if video else pos * slot,
                     s.span_hours if video else (pos + 1) * slot,
-                    purchase_probability(s, s.discount(p), strategy),
+                    purchase_probability(s, s.discount(p), m),
                     price,
                     p.unit_cost,
                     0.0 if voucher else p.returns,

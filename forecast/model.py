@@ -503,7 +503,7 @@ class Session:
             raise v.fail(
                 o, "assortment", assortment, f"must be >= the {len(products)} brand products"
             )
-        set_(self, "assortment", max(assortment, len(products)))
+        set_(self, "assortment", assortment)
         default_cats = 1 if video else self.influencer.categories
         cats = default_cats if self.categories is None else self.categories
         set_(self, "categories", v.integer(o, "categories", cats, 1, assortment))

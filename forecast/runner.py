@@ -33,16 +33,16 @@ def _versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[int]:
+def _threads(n: int | None) -> Iterator[None]:
     import numba
 
-    old = numba.get_num_threads()
     if n is None:
-        yield old
+        yield
         return
+    old = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
-        yield n
+        yield
     finally:
         numba.set_num_threads(old)
 

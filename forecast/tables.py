@@ -61,7 +61,7 @@ PATH_COLUMNS = (
 )
 
 
-def _per_session(strategy: Strategy, values: list[float], shape: tuple[int, ...]) -> np.ndarray:
+def _per_session(values: list[float], shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(values, dtype=np.float64)[None, :], shape)
 
 
@@ -69,17 +69,11 @@ def session_money(strategy: Strategy, money: np.ndarray) -> dict[str, np.ndarray
     """Derived money arrays [paths, sessions] from the kernel's money array."""
     sessions = strategy.sessions
     shape = money.shape[:2]
-    rate = _per_session(strategy, [s.influencer.commission_rate for s in sessions], shape)
-    paid = [s.pays_fees for s in sessions]
-    slot = _per_session(
-        strategy, [s.influencer.slot_fee * p for s, p in zip(sessions, paid, strict=True)], shape
-    )
-    experience = _per_session(
-        strategy,
-        [s.influencer.experience_cost * p for s, p in zip(sessions, paid, strict=True)],
-        shape,
-    )
-    keep = 1.0 - _per_session(strategy, [s.influencer.agency_share for s in sessions], shape)
+    rate = _per_session([s.influencer.commission_rate for s in sessions], shape)
+    # fixed costs are paid with the first episode of a store visit only
+    slot = _per_session([s.influencer.slot_fee * s.pays_fees for s in sessions], shape)
+    experience = _per_session([s.influencer.experience_cost * s.pays_fees for s in sessions], shape)
+    keep = 1.0 - _per_session([s.influencer.agency_share for s in sessions], shape)
     gmv = money[:, :, L.GMV]
     returns = money[:, :, L.RETURNS]
     net = gmv - returns

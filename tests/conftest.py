@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 import forecast as fc
@@ -78,8 +77,3 @@ def mega_then_micro(**market: Any) -> fc.Strategy:
         tiny_market(**market),
         "tiny mega then micro",
     )
-
-
-@pytest.fixture
-def strategy() -> fc.Strategy:
-    return micro_then_mega()

@@ -16,6 +16,28 @@ import numpy as np
 
 import forecast as fc
 
+#: Outcomes the reference accumulates per session (named as in the kernel's tables).
+COUNTED = (
+    "views",
+    "exposures",
+    "penalized",
+    "saturated",
+    "orders",
+    "units",
+    "returned_orders",
+    "likes",
+    "gifts",
+    "gmv",
+    "returns",
+    "cost",
+    "watch_hours",
+    "vouchers_sold",
+    "vouchers_verified",
+    "verified_revenue",
+)
+#: Every outcome it reports per session.
+OUTCOMES = (*COUNTED, "gift_value")
+
 
 def shape(t_min: np.ndarray, hours: float, assortment: int, m: fc.MarketParams) -> np.ndarray:
     """Continuous arrival intensity relative to the plateau at minutes ``t_min``."""
@@ -117,27 +139,7 @@ def simulate_path(
         total = (s.days * 24 if video else s.hours) * 60.0
         assert s.positions is not None and s.assortment is not None
         slot = total / s.assortment
-        r: dict[str, Any] = dict.fromkeys(
-            (
-                "views",
-                "exposures",
-                "penalized",
-                "saturated",
-                "orders",
-                "units",
-                "returned_orders",
-                "likes",
-                "gifts",
-                "gmv",
-                "returns",
-                "cost",
-                "watch",
-                "vouchers_sold",
-                "vouchers_verified",
-                "verified_revenue",
-            ),
-            0,
-        )
+        r: dict[str, Any] = dict.fromkeys(COUNTED, 0)
         r["views"] = int(n)
         gift_value = 0.0
         seen_now: set[tuple[str, int, str]] = set()
@@ -146,7 +148,7 @@ def simulate_path(
             t = edges[b] + rng.random() * (edges[b + 1] - edges[b])
             dwell = scale_min * math.exp(rng.logistic() / inf.dwell_shape)
             end = min(t + dwell, total)
-            r["watch"] += (end - t) / 60.0
+            r["watch_hours"] += (end - t) / 60.0
             likes_rate = inf.likes_per_minute * (end - t)
             r["likes"] += rng.poisson(likes_rate)
             g = rng.poisson(inf.gifts_per_hour * (end - t) / 60.0)

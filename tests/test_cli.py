@@ -11,7 +11,6 @@ import pytest
 import forecast as fc
 from forecast import examples
 from forecast.cli import main
-from tests.conftest import micro_then_mega
 
 
 def write_tiny(tmp_path: Path) -> Path:
@@ -97,4 +96,3 @@ def test_console_script_is_installed() -> None:
 def test_examples_listed_exist() -> None:
     for name in examples.NAMES:
         assert examples.path(name).exists()
-    assert micro_then_mega().name

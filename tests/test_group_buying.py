@@ -6,6 +6,7 @@ exact (same seed, same draws).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from itertools import pairwise
@@ -158,7 +159,7 @@ def test_no_commission_on_unverified_vouchers(
 
 
 def test_finding9_unverified_voucher_earns_nobody_anything() -> None:
-    never = VOUCHER.__class__(**{**VOUCHER.__dict__, "verify_prob": 0.0})
+    never = dataclasses.replace(VOUCHER, verify_prob=0.0)
     inf = anchor(7, conversion=0.05)
     s = fc.run(fc.Strategy([video(inf, never)]), paths=200, seed=5).sessions
     assert s["vouchers_sold"].sum() > 0
