@@ -127,8 +127,6 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
     _check_keys(source, data, _TOP, ("sessions",))
     try:
         market = MarketParams(**_check_keys(f"{source}: [market]", data.get("market", {}), _MARKET))
-    except TypeError as err:  # pragma: no cover - keys are checked above
-        raise StrategyFileError(f"{source}: [market]: {err}") from None
     except ValueError as err:
         raise StrategyFileError(f"{source}: {err}") from None
 
