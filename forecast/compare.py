@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from forecast import validation as v
 from forecast.model import Strategy
 from forecast.results import Forecast
-from forecast.runner import check_seed, resolve_strategy, run
+from forecast.runner import check_method, check_seed, cohort_reasons, resolve_strategy, run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -173,6 +173,7 @@ def compare(
     seed: int | None = None,
     objective: Objective = "mean_profit",
     *,
+    method: str = "auto",
     threads: int | None = None,
     common_random_numbers: bool = True,
 ) -> Comparison:
@@ -181,7 +182,9 @@ def compare(
     ``strategies``: a mapping name -> Strategy (or strategy file), or a list of them (named by
     their ``name``). ``objective``: ``"mean_profit"``, ``"mean_net_sales"``, ``"cvar95"``
     (of profit, lower is better), ``"p_loss"`` (lower is better) or a function of a path table
-    returning a number (higher is better).
+    returning a number (higher is better). ``method``: as in `forecast.run`, but one kernel
+    for all strategies, so that their paths stay paired: "auto" takes the cohort kernel only
+    if it is exact for every strategy.
     """
     named = _named(strategies)
     if not callable(objective) and objective not in OBJECTIVES:
@@ -194,10 +197,14 @@ def compare(
     from forecast.compile import key64
 
     seed_value, drawn = check_seed(seed)
+    chosen = check_method(method)
+    if chosen == "auto":
+        exact = all(not cohort_reasons(strategy) for strategy in named.values())
+        chosen = "cohort" if exact else "viewer"
     forecasts: dict[str, Forecast] = {}
     for name, strategy in named.items():
         s = seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
-        forecasts[name] = run(strategy, paths=paths, seed=s, threads=threads)
+        forecasts[name] = run(strategy, paths=paths, seed=s, method=chosen, threads=threads)
     return Comparison(forecasts, seed_value, drawn, objective, common_random_numbers)
 
 

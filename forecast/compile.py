@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast import arrivals
+from forecast import arrivals, stay
 from forecast.model import Format, Kind, MarketParams, Session, Strategy
 from kernels import layout as L
 
@@ -48,8 +48,21 @@ class Compiled:
 
     @property
     def state_bytes(self) -> int:
-        """Carried-state workspace of one worker thread, bytes."""
+        """Per-viewer kernel: carried-state workspace of one worker thread, bytes."""
         return 4 * self.state_rows * self.state_cols
+
+    def check_viewer_memory(self, name: str) -> None:
+        """Refuse a per-viewer run whose carried state (one int16 pair per audience identity
+        and product shown in several sessions, per thread) would not fit."""
+        if self.state_bytes > MAX_STATE_BYTES:
+            raise ValueError(
+                f"strategy {name!r}: the per-viewer kernel's carried state needs "
+                f"{self.state_bytes / 2**30:.1f} GiB per thread ({self.state_rows:,} audience "
+                f"identities x {self.state_cols} products shown in several sessions); allowed "
+                f"up to {MAX_STATE_BYTES / 2**30:.0f} GiB: use method='cohort' (its memory does "
+                "not grow with audiences), or lower market.shared_audience or the followers of "
+                "influencers with several sessions"
+            )
 
 
 def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
@@ -134,13 +147,16 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         sf[k, L.SF_LIKE_RATE] = inf.likes_per_minute * 60.0
         sf[k, L.SF_COMMENT_RATE] = inf.comments_per_minute * 60.0
         sf[k, L.SF_GIFT_RATE] = inf.gifts_per_hour
-        sf[k, L.SF_GIFT_MU] = math.log(inf.gift_value_median)
-        sf[k, L.SF_GIFT_SIGMA] = inf.gift_value_sigma
+        sf[k, L.SF_GIFT_MEAN] = inf.gift_value_mean
+        sf[k, L.SF_GIFT_CV2] = inf.gift_value_cv**2
         if video:
             t0, width, rate = arrivals.video_bins(s.days, inf.video_views * reach, m)
         else:
             t0, width, rate = arrivals.bins(s.hours, s.assortment, inf.views_per_hour * reach, m)
         bin_parts.append(np.stack([t0, width, rate], axis=1))
+        sf[k, L.SF_MEAN_STAY] = stay.mean_stay(
+            t0, width, rate, s.span_hours, sf[k, L.SF_DWELL_SCALE], inf.dwell_shape
+        )
         si[k, L.SI_BIN_START] = b_total
         b_total += len(t0)
         si[k, L.SI_BIN_END] = b_total
@@ -187,11 +203,4 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         state_rows=rows,
         state_cols=cols,
     )
-    if compiled.state_bytes > MAX_STATE_BYTES:
-        raise ValueError(
-            f"strategy {strategy.name!r}: carried state needs {compiled.state_bytes / 2**30:.1f} "
-            f"GiB per thread ({rows:,} audience identities x {cols} products shown in several "
-            f"sessions); allowed up to {MAX_STATE_BYTES / 2**30:.0f} GiB: lower "
-            "market.shared_audience or the followers of influencers with several sessions"
-        )
     return compiled

@@ -327,15 +327,19 @@ class Influencer:
     """Probability that an exposed viewer who never bought buys, at the market's reference
     discount, categories and assortment, [0, 1]."""
     likes_per_minute: float
-    """Likes per minute of watch time (>= 0)."""
+    """Likes per minute of watch time (>= 0). A session's likes are Poisson with mean
+    likes_per_minute x its watch minutes, where watch time is credited at the session's
+    expected stay per arrival (see README, "Engagement")."""
     comments_per_minute: float
     """Comments per minute of watch time (>= 0)."""
     gifts_per_hour: float
     """Virtual gifts per hour of watch time (>= 0)."""
-    gift_value_median: float
-    """Median value of one gift, CNY (> 0); lognormal."""
-    gift_value_sigma: float
-    """Sd of the log of a gift's value (>= 0)."""
+    gift_value_mean: float
+    """Mean value of one gift, CNY (> 0); gamma-distributed, so the value of any number of
+    gifts is drawn exactly in one step."""
+    gift_value_cv: float
+    """Coefficient of variation of one gift's value, in [0, 20] (0: every gift is worth the
+    mean); 3 makes most gifts cheap and a few worth hundreds of CNY."""
     slot_fee: float
     """Fixed fee per session for the brand's slot, CNY (>= 0)."""
     commission_rate: float
@@ -375,10 +379,8 @@ class Influencer:
         set_(self, "conversion", v.probability(o, "conversion", self.conversion))
         for name_ in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
             set_(self, name_, v.non_negative(o, name_, getattr(self, name_)))
-        set_(self, "gift_value_median", v.positive(o, "gift_value_median", self.gift_value_median))
-        set_(
-            self, "gift_value_sigma", v.in_range(o, "gift_value_sigma", self.gift_value_sigma, 0, 5)
-        )
+        set_(self, "gift_value_mean", v.positive(o, "gift_value_mean", self.gift_value_mean))
+        set_(self, "gift_value_cv", v.in_range(o, "gift_value_cv", self.gift_value_cv, 0, 20))
         set_(self, "slot_fee", v.non_negative(o, "slot_fee", self.slot_fee))
         set_(self, "commission_rate", v.probability(o, "commission_rate", self.commission_rate))
         set_(self, "assortment", v.integer(o, "assortment", self.assortment, 1, 10_000))

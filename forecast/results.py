@@ -27,8 +27,9 @@ class Forecast:
 
     ``paths``: one row per simulated campaign (see `forecast.tables` for every column);
     ``sessions``: one row per path and session; ``summary()``: the distribution per metric.
-    ``seed`` reproduces the run: ``forecast.run(strategy, paths=n_paths, seed=seed)`` gives
-    the same tables bit for bit, whatever the thread count or chunking.
+    ``seed`` reproduces the run: ``forecast.run(strategy, paths=n_paths, seed=seed,
+    method=method)`` gives the same tables bit for bit, whatever the thread count or chunking.
+    ``method`` is the kernel that ran: "cohort" or "viewer".
     """
 
     strategy: Strategy
@@ -48,7 +49,7 @@ class Forecast:
         if self._sessions is None:
             from forecast.runner import run
 
-            again = run(self.strategy, paths=self.n_paths, seed=self.seed)
+            again = run(self.strategy, paths=self.n_paths, seed=self.seed, method=self.method)
             if not again.paths.equals(self.paths):
                 raise ValueError(
                     "cannot rebuild the session table: rerunning the recorded strategy and seed "

@@ -19,6 +19,10 @@ from forecast.results import Forecast, strategy_hash
 #: and never changes a result.
 DEFAULT_CHUNK = 4096
 
+#: Kernel choices of `run`: "auto" takes the cohort kernel whenever it is exact for the
+#: strategy, the per-viewer kernel otherwise.
+METHODS = ("auto", "viewer", "cohort")
+
 
 def _versions() -> dict[str, str]:
     from importlib import metadata as importlib_metadata
@@ -71,11 +75,29 @@ def check_seed(seed: Any) -> tuple[int, bool]:
     return int(seed), False
 
 
+def check_method(method: Any) -> str:
+    """``method`` checked against `METHODS`."""
+    if method not in METHODS:
+        raise v.fail("run", "method", method, f"must be one of {', '.join(METHODS)}")
+    return str(method)
+
+
+def cohort_reasons(strategy: Strategy | str | Path) -> tuple[str, ...]:
+    """Why the cohort kernel would not be exact for ``strategy``; empty when it is (then
+    ``method="auto"`` runs it)."""
+    from forecast.cohort_plan import plan_cohort
+    from forecast.compile import compile_strategy
+
+    strat = resolve_strategy(strategy)
+    return plan_cohort(strat, compile_strategy(strat)).reasons
+
+
 def run(
     strategy: Strategy | str | Path,
     paths: int = 10_000,
     seed: int | None = None,
     *,
+    method: str = "auto",
     threads: int | None = None,
     chunk_paths: int | None = None,
 ) -> Forecast:
@@ -84,6 +106,12 @@ def run(
     ``seed``: None draws one (recorded in the result and shown); the same seed gives
     bit-identical results for any ``threads`` (numba threads, default: all) and any
     ``chunk_paths`` (paths per kernel call), and path i is the same in runs of any size.
+
+    ``method``: "cohort" draws counts per exposure pattern and identity class (same
+    distributions, cost independent of the number of viewers); "viewer" simulates every
+    arrival; "auto" (default) takes the cohort kernel whenever it is exact for the strategy
+    (`cohort_reasons`). ``Forecast.method`` records which ran. The two kernels use different
+    draws, so the same seed gives the same distribution, not the same paths, across them.
     """
     import numba
     import numpy as np
@@ -91,7 +119,6 @@ def run(
     from forecast.compile import compile_strategy
     from forecast.tables import paths_table, sessions_table
     from kernels import layout as L
-    from kernels.viewer import run_paths
 
     strat = resolve_strategy(strategy)
     n = v.integer("run", "paths", paths, 1, 100_000_000)
@@ -103,7 +130,25 @@ def run(
         DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
     )
 
+    requested = check_method(method)
     compiled = compile_strategy(strat)
+    plan = None
+    if requested != "viewer":
+        from forecast.cohort_plan import plan_cohort
+
+        plan = plan_cohort(strat, compiled)
+        if requested == "cohort" and not plan.exact:
+            raise v.fail(
+                "run",
+                "method",
+                "cohort",
+                f"the cohort kernel is not exact for strategy {strat.name!r}: "
+                f"{plan.reasons[0]}; use "
+                "method='viewer', or 'auto', which falls back to it",
+            )
+    chosen = "cohort" if plan is not None and plan.exact else "viewer"
+    if chosen == "viewer":
+        compiled.check_viewer_memory(strat.name)
     s = compiled.n_sessions
     counts = np.zeros((n, s, L.N_COUNTS), dtype=np.int64)
     money = np.zeros((n, s, L.N_MONEY), dtype=np.float64)
@@ -111,7 +156,14 @@ def run(
     with _threads(threads):
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
-            run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
+            if chosen == "cohort":
+                from kernels.cohort import run_cohort
+
+                run_cohort(compiled, plan, seed_value, lo, counts[lo:hi], money[lo:hi])
+            else:
+                from kernels.viewer import run_paths
+
+                run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
     elapsed = time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict
@@ -121,7 +173,8 @@ def run(
         "seed": seed_value,
         "seed_drawn": drawn,
         "paths": n,
-        "method": "viewer",
+        "method": chosen,
+        "method_requested": requested,
         "strategy": strategy_to_dict(strat),
         "strategy_sha256": strategy_hash(strat),
         "versions": _versions(),
@@ -132,7 +185,7 @@ def run(
         strategy=strat,
         seed=seed_value,
         n_paths=n,
-        method="viewer",
+        method=chosen,
         paths=paths_table(strat, 0, counts, money),
         _sessions=sessions_table(strat, 0, counts, money),
         seed_drawn=drawn,

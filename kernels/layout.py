@@ -39,7 +39,7 @@ GMV = 0  # paid order value, CNY
 RETURNS = 1  # value refunded for returned orders, CNY
 COST = 2  # unit cost of units not returned, CNY
 GIFT_VALUE = 3  # value of virtual gifts, CNY
-WATCH_HOURS = 4  # total watch time of all arrivals, hours
+WATCH_HOURS = 4  # arrivals x the session's expected stay per arrival, hours
 TRAFFIC = 5  # the session's traffic multiplier (1 = median), dimensionless
 VERIFIED_REVENUE = 6  # paid value of vouchers verified in the store, CNY
 N_MONEY = 7
@@ -63,6 +63,7 @@ P_COMMENTS = 6
 P_GIFTS = 7
 P_GIFT_VALUE = 8
 P_VERIFY_DELAY = 9
+P_COHORT = 10  # every count the cohort kernel draws (sub-keyed by what it counts)
 
 # draws per viewer arrival in the P_VIEWER stream and per (arrival, product) in P_PURCHASE
 VIEWER_DRAWS = 4  # 0: time in bin, 1: dwell, 2: pool, 3: identity in pool
@@ -82,9 +83,10 @@ SF_DWELL_SHAPE = 5  # log-logistic dwell shape (> 1)
 SF_LIKE_RATE = 6  # likes per watch hour
 SF_COMMENT_RATE = 7  # comments per watch hour
 SF_GIFT_RATE = 8  # gifts per watch hour
-SF_GIFT_MU = 9  # mean of log gift value (log CNY)
-SF_GIFT_SIGMA = 10  # sd of log gift value
-N_SF = 11
+SF_GIFT_MEAN = 9  # mean value of one gift, CNY
+SF_GIFT_CV2 = 10  # squared coefficient of variation of one gift's value (gamma law)
+SF_MEAN_STAY = 11  # expected stay of one arrival, capped at the session end, hours
+N_SF = 12
 # sessions, int64[S, N_SI]
 SI_BIN_START = 0  # first row in bins
 SI_BIN_END = 1  # one past the last row in bins
@@ -126,3 +128,19 @@ MF_TRUST_FADE_DAYS = 1
 MF_SATURATION = 2
 MF_CORE_ARRIVALS = 3
 N_MF = 4
+# ---- cohort kernel (forecast.cohort_plan)
+# exposure patterns, int64[P, N_PT]: an arrival sees products lo .. hi-1 of its session
+PT_LO = 0
+PT_HI = 1
+N_PT = 2
+# sessions, int64[S, N_SC]
+SC_PAT_START = 0  # first row in the pattern arrays
+SC_PAT_END = 1
+SC_STATE_Q = 2  # session-local index of the one product with carried state, -1 if none
+SC_SEEN_SLOT = 3  # class slot this smaller session writes ("saw it here last"), 0: none
+SC_WRITES_BOUGHT = 4  # 1 if a later session shows the product, so buyers must be recorded
+N_SC = 5
+# state segments of tracked pools, int64[G, N_SG]
+SG_POOL = 0  # pool index
+SG_SIZE = 1  # identities in the segment, people
+N_SG = 2

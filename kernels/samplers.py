@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from kernels.options import jit
-from kernels.rng import uniform
+from kernels.rng import normal, uniform
 
 #: Below this mean the Poisson sampler uses inversion with one uniform, above it PTRS.
 PTRS_THRESHOLD = 10.0
@@ -159,3 +159,38 @@ def binomial(key: np.uint64, n: np.int64, p: float) -> np.int64:
     else:
         k = binomial_btrs(key, n, pp)
     return n - k if flip else k
+
+
+@jit
+def gamma_mt(key: np.uint64, shape: float) -> float:
+    """Gamma(shape, 1) for shape >= 1 by Marsaglia and Tsang's squeeze method (2000).
+
+    Attempt i uses counters 4i .. 4i + 2 of stream ``key`` (counter 4i + 3 is left free for
+    `gamma`); acceptance is above 0.95 for every shape >= 1."""
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    i = np.int64(0)
+    while True:
+        x = normal(key, 2 * i)
+        u = uniform(key, 4 * i + 2)
+        i += 1
+        t = 1.0 + c * x
+        if t <= 0.0:
+            continue
+        v = t * t * t
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2:
+            return d * v
+        if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@jit
+def gamma(key: np.uint64, shape: float) -> float:
+    """Gamma(shape, 1) from the reserved stream ``key``; 0 for shape <= 0. Below shape 1 it
+    uses Gamma(shape + 1) * U ** (1 / shape) (Marsaglia and Tsang), U from counter 3."""
+    if shape <= 0.0:
+        return 0.0
+    if shape >= 1.0:
+        return gamma_mt(key, shape)
+    return gamma_mt(key, shape + 1.0) * math.pow(uniform(key, 3), 1.0 / shape)

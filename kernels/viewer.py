@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from kernels import layout as L
+from kernels.engagement import engagement
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64, normal, uniform
 from kernels.samplers import loglogistic, poisson, poisson_inversion
@@ -119,7 +120,6 @@ def simulate_session(
     gmv = 0.0
     refunds = 0.0
     cost = 0.0
-    watch = 0.0
     v = np.int64(0)
     for b in range(si[s, L.SI_BIN_START], si[s, L.SI_BIN_END]):
         t0 = bins[b, L.BF_T0]
@@ -131,7 +131,6 @@ def simulate_session(
             end = t + loglogistic(uniform(kview, c + 1), dscale, inv_shape)
             if end > hours:
                 end = hours
-            watch += end - t
             row = np.int64(-1)
             if tracked:
                 if uniform(kview, c + 2) < shared:
@@ -202,21 +201,10 @@ def simulate_session(
     counts[s, L.RETURNED_UNITS] = ret_units
     counts[s, L.VOUCHERS_SOLD] = v_sold
     counts[s, L.VOUCHERS_VERIFIED] = v_verified
-    counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch)
-    counts[s, L.COMMENTS] = poisson(derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch)
-    gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch)
-    counts[s, L.GIFTS] = gifts
-    kgv = derive(skey, L.P_GIFT_VALUE)
-    gift_value = 0.0
-    mu = sf[s, L.SF_GIFT_MU]
-    sig = sf[s, L.SF_GIFT_SIGMA]
-    for g in range(gifts):
-        gift_value += math.exp(mu + sig * normal(kgv, g))
+    engagement(s, skey, sf, v, counts, money)
     money[s, L.GMV] = gmv
     money[s, L.RETURNS] = refunds
     money[s, L.COST] = cost
-    money[s, L.GIFT_VALUE] = gift_value
-    money[s, L.WATCH_HOURS] = watch
     money[s, L.TRAFFIC] = traffic
     money[s, L.VERIFIED_REVENUE] = verified
 

@@ -77,3 +77,22 @@ def mega_then_micro(**market: Any) -> fc.Strategy:
         tiny_market(**market),
         "tiny mega then micro",
     )
+
+
+def one_carried(**market: Any) -> fc.Strategy:
+    """Trust, saturation and a repeat visit with one carried product (serum) per session, so
+    the cohort kernel is exact: two micro sessions (the first also shows a mask, shown only
+    there), a mega session, then the first micro influencer again (own pool carried too)."""
+    a = tiny_influencer("micro", "amy", shared_share=0.7)
+    b = tiny_influencer("micro", "bo", shared_share=0.7)
+    star = tiny_influencer("mega", "star", views_per_hour=150.0, shared_share=0.8)
+    return fc.Strategy(
+        [
+            fc.Session(a, [SERUM, MASK], day=0, hours=2.0),
+            fc.Session(b, [SERUM], day=1, hours=2.0),
+            fc.Session(star, [SERUM], day=3, hours=2.0, discounts={"serum": 0.3}),
+            fc.Session(a, [SERUM], day=4, hours=2.0, label="amy again"),
+        ],
+        tiny_market(**market),
+        "tiny one carried product",
+    )

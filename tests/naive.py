@@ -101,6 +101,22 @@ def conversion(session: fc.Session, product: fc.Product, m: fc.MarketParams) -> 
     return min(1.0, p)
 
 
+def mean_stay_minutes(
+    edges: np.ndarray, lam: np.ndarray, scale: float, shape: float, total: float
+) -> float:
+    """Expected stay of one arrival, minutes, capped at the session end: the mean over the
+    arrival profile of E[min(D, total - t)], with E[min(D, c)] as the integral of
+    min(Q(u), c) over quantile levels u (midpoint rule)."""
+    if lam.sum() <= 0:
+        return 0.0
+    u = (np.arange(4096) + 0.5) / 4096
+    q = scale * (u / (1 - u)) ** (1 / shape)
+    frac = (np.arange(8) + 0.5) / 8
+    t = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * frac[None, :]
+    per_bin = np.minimum(q[None, None, :], total - t[:, :, None]).mean(axis=(1, 2))
+    return float((per_bin * lam).sum() / lam.sum())
+
+
 def _identity(rng: np.random.Generator, size: int, m: fc.MarketParams) -> int:
     core = min(size, max(1, round(m.core_people * size)))
     if core >= size:
@@ -141,23 +157,12 @@ def simulate_path(
         slot = total / s.assortment
         r: dict[str, Any] = dict.fromkeys(COUNTED, 0)
         r["views"] = int(n)
-        gift_value = 0.0
         seen_now: set[tuple[str, int, str]] = set()
         bought_now: set[tuple[str, int, str]] = set()
         for b in which:
             t = edges[b] + rng.random() * (edges[b + 1] - edges[b])
             dwell = scale_min * math.exp(rng.logistic() / inf.dwell_shape)
             end = min(t + dwell, total)
-            r["watch_hours"] += (end - t) / 60.0
-            likes_rate = inf.likes_per_minute * (end - t)
-            r["likes"] += rng.poisson(likes_rate)
-            g = rng.poisson(inf.gifts_per_hour * (end - t) / 60.0)
-            r["gifts"] += g
-            gift_value += float(
-                np.exp(
-                    math.log(inf.gift_value_median) + inf.gift_value_sigma * rng.standard_normal(g)
-                ).sum()
-            )
             if rng.random() < inf.shared_share:
                 who = ("shared", _identity(rng, m.shared_audience, m))
             else:
@@ -205,5 +210,15 @@ def simulate_path(
             bought.setdefault(key, s_idx)
         for key in seen_now:
             small_seen[key] = s_idx
-        out.append(r | {"gift_value": gift_value})
+        # engagement: every arrival credited the session's expected stay
+        watch_min = n * mean_stay_minutes(edges, lam, scale_min, inf.dwell_shape, total)
+        r["watch_hours"] = watch_min / 60.0
+        r["likes"] = int(rng.poisson(inf.likes_per_minute * watch_min))
+        r["gifts"] = int(rng.poisson(inf.gifts_per_hour * watch_min / 60.0))
+        cv2 = inf.gift_value_cv**2
+        if cv2 > 0:
+            values = rng.gamma(1.0 / cv2, inf.gift_value_mean * cv2, size=r["gifts"])
+        else:
+            values = np.full(r["gifts"], inf.gift_value_mean)
+        out.append(r | {"gift_value": float(values.sum())})
     return out
