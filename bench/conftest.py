@@ -2,7 +2,7 @@
 
 Every benchmark records a throughput in ``benchmark.extra_info`` computed from its median
 round time; at the end of the session the ratios (kernel vs bare generator loop, 2 threads vs
-1) are printed, each from figures measured in this same run.
+1, cohort vs per-viewer) are printed, each from figures measured in this same run.
 """
 
 from __future__ import annotations
@@ -41,5 +41,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     k2 = RESULTS.get("viewer kernel, viewers/s, 2 thread(s)")
     if k1 and k2:
         ratios.append(("viewer kernel speed-up, 2 threads vs 1", k2 / k1))
+    co = RESULTS.get("cohort run, mega_then_micro, paths/s")
+    vi = RESULTS.get("viewer kernel, mega_then_micro, paths/s")
+    if co and vi:
+        ratios.append(("cohort vs viewer, paths/s, mega_then_micro", co / vi))
     for name, value in ratios:
         tr.write_line(f"{name:<45} {value:>14.3f}")

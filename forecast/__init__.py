@@ -25,7 +25,7 @@ from forecast.model import (
     TierValues,
 )
 from forecast.results import Forecast
-from forecast.runner import run
+from forecast.runner import cohort_reasons, run
 from forecast.strategy_file import StrategyFileError, load, strategy_from_dict, strategy_to_dict
 
 __version__ = "0.1.0"
@@ -43,6 +43,7 @@ __all__ = [
     "Tier",
     "TierValues",
     "__version__",
+    "cohort_reasons",
     "compare",
     "load",
     "read_parquet",

@@ -96,3 +96,45 @@ def one_carried(**market: Any) -> fc.Strategy:
         tiny_market(**market),
         "tiny one carried product",
     )
+
+
+def group_buying() -> fc.Strategy:
+    """Amateur videos (two episodes of one visit) and a mega livestream selling one voucher,
+    small pools so carried state acts across formats."""
+    voucher = fc.Product(
+        "set",
+        list_price=120.0,
+        discount=0.3,
+        unit_cost=40.0,
+        kind="voucher",
+        verify_prob=0.7,
+        validity_days=10.0,  # type: ignore[arg-type]
+        verify_delay_days=6.0,
+    )
+    a = fc.Influencer.preset(
+        "amateur",
+        "a",
+        video_level=0,
+        live_level=0,
+        conversion=0.1,
+        followers=200,
+        shared_share=0.8,
+        video_views=250.0,
+    )
+    star = fc.Influencer.preset(
+        "mega",
+        "star",
+        views_per_hour=150.0,
+        conversion=0.3,
+        assortment=4,
+        categories=2,
+        shared_share=0.8,
+    )
+    return fc.Strategy(
+        [
+            fc.Session(a, [voucher], format="video", days=3.0),  # type: ignore[arg-type]
+            fc.Session(a, [voucher], format="video", days=3.0, day=1.0, episode=2),  # type: ignore[arg-type]
+            fc.Session(star, [voucher], day=2.0, hours=2.0),
+        ],
+        tiny_market(),
+    )

@@ -6,6 +6,11 @@ views), 200 paths, seed fixed. Findings 5-7 compare one session with itself unde
 discount, category count or assortment. These are ratios that do not depend on reach, so the
 mega session is scaled to a tenth of its views to keep the suite fast.
 
+They run the per-viewer kernel, whose common random numbers pair the same viewers across
+strategies, so that effects of 1 % show path by path; the cohort kernel has the same
+distributions (tests/test_cohort.py) but shares only the traffic draw across strategies
+whose carried state differs.
+
 Tolerances: where common random numbers make a statement exact on every path (a parameter
 at zero leaves the draws and probabilities unchanged), the test asserts equality. Otherwise
 it uses paired statistics. "P(A beats B) > 0.95" is asserted on the estimate, whose Monte
@@ -43,7 +48,9 @@ EXACT_PATHS = 30
 
 
 def mix(paths: int = PATHS, names: tuple[str, ...] = MIX, **market: Any) -> fc.Comparison:
-    return fc.compare({n: example(n, **market) for n in names}, paths=paths, seed=SEED)
+    return fc.compare(
+        {n: example(n, **market) for n in names}, paths=paths, seed=SEED, method="viewer"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +241,9 @@ def tier_comparison(case: str, **market: Any) -> dict[str, tuple[float, float]]:
         changed = one_session(tier, scale, **changes[tier])
         if market:
             base, changed = base.with_market(**market), changed.with_market(**market)
-        c = fc.compare({"changed": changed, "base": base}, paths=PATHS * 2, seed=SEED)
+        c = fc.compare(
+            {"changed": changed, "base": base}, paths=PATHS * 2, seed=SEED, method="viewer"
+        )
         out[tier] = relative_change(c, "changed", "base", num, den)
     return out
 
