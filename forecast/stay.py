@@ -7,9 +7,9 @@ kernels need in closed form reduces to
     F0(y) = integral_0^y S(x) dx          (expected min(D, y), hours)
     F1(y) = integral_0^y x S(x) dx        (hours squared)
 
-evaluated by Gauss-Legendre quadrature on dyadic pieces [y 2^-(k+1), y 2^-k]: on each piece the
-integrand is analytic, so 16 nodes give about machine precision (checked against the closed
-form F0(inf) = alpha (pi / beta) / sin(pi / beta) in the tests).
+evaluated by Gauss-Legendre quadrature on geometric pieces of [0, y]: on each piece the
+integrand is analytic, so 12 nodes give about machine precision (checked against the closed
+form F0(inf) = alpha (pi / beta) / sin(pi / beta) in the tests, for shapes 1.05 to 20).
 
 With arrivals piecewise constant on bins, the rates of every *exposure pattern* (which of a
 session's products a viewer sees) follow exactly; this is what lets the cohort kernel draw
@@ -19,32 +19,47 @@ counts instead of viewers without changing any distribution.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
-_PIECES = 56  # dyadic pieces; the remainder [0, y 2^-56] is integrated as S = 1
-_BLOCK = 4096  # points per vectorised block (bounds memory)
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
+_BELOW = 20  # the last piece ends at alpha * 2^-20; below it S = 1 - (x/alpha)^beta to 2^-40
+_BLOCK = 2048  # points per vectorised block (bounds memory)
 
 
 def _moments(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(F0(y), F1(y)) for y >= 0, elementwise."""
+    """(F0(y), F1(y)) for y >= 0, elementwise.
+
+    [0, y] is cut into dyadic pieces [y 2^-(k+1), y 2^-k] down to alpha * 2^-20, each into
+    ceil(beta / 2) geometric sub-pieces: the integrand's nearest complex singularity lies at
+    angle pi / beta from the real axis, so the sharper the law, the finer the pieces must be
+    for 12 nodes to reach machine precision. What is left, [0, r], is integrated with
+    S(x) = 1 - (x / alpha)^beta, exact to a relative 2^(-40 beta).
+    """
     y = np.asarray(y, dtype=np.float64)
     flat = y.reshape(-1)
     f0 = np.empty_like(flat)
     f1 = np.empty_like(flat)
-    scale = 2.0 ** -np.arange(1, _PIECES + 1)  # lower ends of the pieces, as fractions of y
+    sub = max(1, math.ceil(beta / 2.0))
+    ratio = 2.0 ** (1.0 / sub) - 1.0
     u = (_NODES + 1.0) / 2.0  # nodes on [0, 1]
     for i in range(0, flat.size, _BLOCK):
-        yy = flat[i : i + _BLOCK, None, None]
-        lo = yy * scale[None, :, None]  # piece [lo, 2 lo]
-        x = lo * (1.0 + u[None, None, :])
-        w = lo * (_WEIGHTS / 2.0)[None, None, :]
+        block = flat[i : i + _BLOCK]
+        top = float(block.max()) if block.size else 0.0
+        pieces = max(0, math.ceil(math.log2(top / alpha)) + _BELOW) if top > 0 else 0
+        k = np.arange(pieces * sub)
+        lo_frac = 2.0 ** (-(k + 1) / sub)  # sub-piece [lo, lo * 2^(1/sub)], fractions of y
+        yy = block[:, None, None]
+        lo = yy * lo_frac[None, :, None]
+        x = lo * (1.0 + ratio * u[None, None, :])
+        w = lo * ratio * (_WEIGHTS / 2.0)[None, None, :]
         s = 1.0 / (1.0 + (x / alpha) ** beta)
-        rest = yy[:, 0, 0] * 2.0**-_PIECES
-        f0[i : i + _BLOCK] = (s * w).sum(axis=(1, 2)) + rest
-        f1[i : i + _BLOCK] = (x * s * w).sum(axis=(1, 2)) + rest * rest / 2.0
+        r = block * 2.0**-pieces
+        tail = (r / alpha) ** beta
+        f0[i : i + _BLOCK] = (s * w).sum(axis=(1, 2)) + r * (1.0 - tail / (beta + 1.0))
+        f1[i : i + _BLOCK] = (x * s * w).sum(axis=(1, 2)) + r * r * (0.5 - tail / (beta + 2.0))
     return f0.reshape(y.shape), f1.reshape(y.shape)
 
 
@@ -67,9 +82,10 @@ def mean_stay(
         return 0.0
     hi = np.maximum(span - t0, 0.0)
     lo = np.maximum(span - t0 - width, 0.0)
-    f0_hi, f1_hi = _moments(hi, alpha, beta)
-    f0_lo, f1_lo = _moments(lo, alpha, beta)
-    per_bin = (hi * f0_hi - f1_hi) - (lo * f0_lo - f1_lo)
+    points, where = np.unique(np.concatenate([hi, lo]), return_inverse=True)
+    f0, f1 = _moments(points, alpha, beta)  # adjacent bins share an edge: evaluate it once
+    g = points * f0 - f1
+    per_bin = g[where[: hi.size]] - g[where[hi.size :]]
     return float(np.sum(rate / width * per_bin) / total)
 
 

@@ -50,7 +50,7 @@ def compare_samples(a: np.ndarray, b: np.ndarray, what: str) -> None:
 
 def test_stay_integral_closed_form() -> None:
     """F0(inf) = alpha (pi / beta) / sin(pi / beta), the log-logistic mean."""
-    for alpha, beta in ((0.02, 2.5), (1.0, 1.3), (3.0, 8.0)):
+    for alpha, beta in ((0.02, 2.5), (1.0, 1.3), (3.0, 8.0), (0.5, 20.0)):
         mean = alpha * (math.pi / beta) / math.sin(math.pi / beta)
         far = expected_stay(np.array([alpha * 1e12]), alpha, beta)[0]
         tail = alpha * (1e12) ** (1 - beta) / (beta - 1)  # what lies beyond
