@@ -178,6 +178,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kernel_options(p: argparse.ArgumentParser) -> None:
+    """--threads and --method, shared by the commands that simulate."""
+    from forecast.runner import METHODS
+
+    p.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=METHODS,
+        help="kernel: cohort (counts, exact), viewer (every arrival), auto (cohort when exact)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``forecast`` command."""
     from forecast import __version__
@@ -190,13 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--paths", type=int, default=10_000, help="Monte Carlo paths (10000)")
     p_run.add_argument("--seed", type=int, default=None, help="seed (default: drawn, printed)")
     p_run.add_argument("--out", default=None, help="write the path table to this Parquet file")
-    p_run.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
-    p_run.add_argument(
-        "--method",
-        default="auto",
-        choices=["auto", "cohort", "viewer"],
-        help="kernel: cohort (counts, exact), viewer (every arrival), auto (cohort when exact)",
-    )
+    _kernel_options(p_run)
     p_run.set_defaults(func=_cmd_run)
     p_cmp = sub.add_parser("compare", help="compare strategy files on common random numbers")
     p_cmp.add_argument("files", nargs="+", help="two or more strategy files (TOML)")
@@ -208,13 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["mean_profit", "mean_net_sales", "cvar95", "p_loss"],
         help="ranking objective (mean_profit)",
     )
-    p_cmp.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
-    p_cmp.add_argument(
-        "--method",
-        default="auto",
-        choices=["auto", "cohort", "viewer"],
-        help="kernel: cohort (counts, exact), viewer (every arrival), auto (cohort when exact)",
-    )
+    _kernel_options(p_cmp)
     p_cmp.set_defaults(func=_cmd_compare)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=int, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")

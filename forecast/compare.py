@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from forecast import validation as v
 from forecast.model import Strategy
 from forecast.results import Forecast
-from forecast.runner import check_method, check_seed, cohort_reasons, resolve_strategy, run
+from forecast.runner import check_method, check_seed, resolve_strategy, run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -198,13 +198,18 @@ def compare(
 
     seed_value, drawn = check_seed(seed)
     chosen = check_method(method)
-    if chosen == "auto":
-        exact = all(not cohort_reasons(strategy) for strategy in named.values())
-        chosen = "cohort" if exact else "viewer"
     forecasts: dict[str, Forecast] = {}
     for name, strategy in named.items():
         s = seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
         forecasts[name] = run(strategy, paths=paths, seed=s, method=chosen, threads=threads)
+    if len({f.method for f in forecasts.values()}) > 1:
+        # "auto" fell back for some: rerun the others on the per-viewer kernel to pair paths
+        for name, f in forecasts.items():
+            if f.method == "cohort":
+                s = f.seed
+                forecasts[name] = run(
+                    f.strategy, paths=paths, seed=s, method="viewer", threads=threads
+                )
     return Comparison(forecasts, seed_value, drawn, objective, common_random_numbers)
 
 

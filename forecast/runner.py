@@ -153,17 +153,20 @@ def run(
     counts = np.zeros((n, s, L.N_COUNTS), dtype=np.int64)
     money = np.zeros((n, s, L.N_MONEY), dtype=np.float64)
     started = time.perf_counter()
+    if chosen == "cohort":
+        from kernels.cohort import run_cohort
+
+        def kernel(lo: int, hi: int) -> None:
+            run_cohort(compiled, plan, seed_value, lo, counts[lo:hi], money[lo:hi])
+    else:
+        from kernels.viewer import run_paths
+
+        def kernel(lo: int, hi: int) -> None:
+            run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
+
     with _threads(threads):
         for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            if chosen == "cohort":
-                from kernels.cohort import run_cohort
-
-                run_cohort(compiled, plan, seed_value, lo, counts[lo:hi], money[lo:hi])
-            else:
-                from kernels.viewer import run_paths
-
-                run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
+            kernel(lo, min(n, lo + chunk))
     elapsed = time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict

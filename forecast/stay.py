@@ -132,7 +132,7 @@ def exposure_patterns(
             if b > a:
                 pieces.append((float(a), float(b), float(r / w)))
     # first pass: which thresholds each piece needs, so F0 is evaluated in one call
-    plan: list[tuple[int, int, np.ndarray, int]] = []  # (first seen, always seen, group ends, k)
+    plan: list[tuple[int, int, np.ndarray]] = []  # (first seen, always seen, group ends)
     args_hi: list[np.ndarray] = []
     args_lo: list[np.ndarray] = []
     for a, b, _ in pieces:
@@ -141,16 +141,16 @@ def exposure_patterns(
         ahead = q_start[always:]
         starts, counts = np.unique(ahead, return_counts=True)
         ends = always + np.cumsum(counts)
-        plan.append((first, always, ends, len(args_hi)))
+        plan.append((first, always, ends))
         args_hi.append(starts - a)
         args_lo.append(starts - b)
     total: dict[tuple[int, int], float] = {}
     if pieces:
-        flat_hi = np.concatenate(args_hi) if args_hi else np.empty(0)
-        flat_lo = np.concatenate(args_lo) if args_lo else np.empty(0)
-        reach = expected_stay(flat_hi, alpha, beta) - expected_stay(flat_lo, alpha, beta)
+        reach = expected_stay(np.concatenate(args_hi), alpha, beta) - expected_stay(
+            np.concatenate(args_lo), alpha, beta
+        )
         offset = 0
-        for (a, b, density), (first, always, ends, _) in zip(pieces, plan, strict=True):
+        for (a, b, density), (first, always, ends) in zip(pieces, plan, strict=True):
             k = ends.size
             # integral over the piece of P(reach >= threshold j), j = 0 (always) .. k
             mass = np.empty(k + 2)

@@ -203,7 +203,7 @@ def test_auto_falls_back_and_cohort_refuses_with_the_reason() -> None:
     reasons = fc.cohort_reasons(s)
     assert reasons and "serum" in reasons[0] and "mask" in reasons[0]
     assert fc.run(s, paths=5, seed=1).method == "viewer"
-    with pytest.raises(ValueError, match=r"run: method = 'cohort'.*two carried|2 products"):
+    with pytest.raises(ValueError, match=r"run: method = 'cohort'.*shows 2 products"):
         fc.run(s, paths=5, seed=1, method="cohort")
     with pytest.raises(ValueError, match=r"method = 'fast'.*auto, viewer, cohort"):
         fc.run(s, paths=5, seed=1, method="fast")
@@ -263,3 +263,16 @@ def test_huge_mega_session_exact_counts() -> None:
     # conservation: orders never exceed exposures, units never fewer than orders
     ses = r.sessions
     assert (ses["orders"] <= ses["exposures"]).all() and (ses["units"] >= ses["orders"]).all()
+
+
+def test_compare_runs_one_kernel_for_all() -> None:
+    """Under "auto", one strategy needing the per-viewer kernel puts every strategy on it (so
+    paths stay paired); when all are exact, all run the cohort kernel."""
+    from tests.conftest import micro_then_mega
+
+    mixed = fc.compare({"exact": one_carried(), "not": micro_then_mega()}, paths=20, seed=1)
+    assert {f.method for f in mixed.forecasts.values()} == {"viewer"}
+    alone = fc.run(one_carried(), paths=20, seed=1, method="viewer")
+    assert mixed.forecasts["exact"].paths.equals(alone.paths)
+    exact = fc.compare({"a": one_carried(), "b": group_buying()}, paths=20, seed=1)
+    assert {f.method for f in exact.forecasts.values()} == {"cohort"}
