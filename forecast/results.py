@@ -38,25 +38,35 @@ class Forecast:
     method: str
     paths: pl.DataFrame
     _sessions: pl.DataFrame | None = field(default=None, repr=False)
+    _session_means: pl.DataFrame | None = field(default=None, repr=False)
     seed_drawn: bool = False
     elapsed_s: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def _rerun(self, keep_sessions: bool) -> Forecast:
+        """This run again from its recorded strategy and seed, checked to reproduce it."""
+        from forecast.runner import rerun
+
+        again = rerun(self, keep_sessions)
+        if not again.paths.equals(self.paths):
+            raise ValueError(
+                "cannot rebuild the session table: rerunning the recorded strategy and seed "
+                f"with forecast {again.metadata.get('version')} does not reproduce the file "
+                f"written by forecast {self.metadata.get('version')}"
+            )
+        return again
+
     @property
     def sessions(self) -> pl.DataFrame:
-        """One row per path and session. For a forecast read back from Parquet this table is
-        recomputed from the recorded strategy and seed (the file holds the path table)."""
+        """One row per path and session. A run of more than
+        `forecast.runner.EAGER_SESSION_ROWS` rows, or a forecast read back from Parquet (the
+        file holds the path table), rebuilds it on first use by rerunning the recorded
+        strategy and seed (checked to reproduce the path table), then keeps it."""
         if self._sessions is None:
-            from forecast.runner import run
-
-            again = run(self.strategy, paths=self.n_paths, seed=self.seed, method=self.method)
-            if not again.paths.equals(self.paths):
-                raise ValueError(
-                    "cannot rebuild the session table: rerunning the recorded strategy and seed "
-                    f"with forecast {again.metadata.get('version')} does not reproduce the file "
-                    f"written by forecast {self.metadata.get('version')}"
-                )
-            self._sessions = again.sessions
+            again = self._rerun(keep_sessions=True)
+            self._sessions = again._sessions
+            self._session_means = again._session_means
+        assert self._sessions is not None
         return self._sessions
 
     def summary(self, metrics: tuple[str, ...] | None = None) -> pl.DataFrame:
@@ -68,27 +78,13 @@ class Forecast:
         return summarize(self.paths, DEFAULT_METRICS if metrics is None else metrics)
 
     def session_summary(self) -> pl.DataFrame:
-        """Mean outcomes of each session over paths (views, orders, net sales, ...)."""
-        import polars as pl
-
-        cols = (
-            "views",
-            "exposures",
-            "penalized",
-            "saturated",
-            "orders",
-            "units",
-            "gmv",
-            "net_sales",
-            "commission",
-            "fees",
-            "profit",
-        )
-        return (
-            self.sessions.group_by("session", "label", "tier", "day", maintain_order=True)
-            .agg(pl.col(c).mean() for c in cols)
-            .sort("session")
-        )
+        """Mean outcomes of each session over paths (views, exposures, penalized, saturated,
+        orders, units; gmv, net sales, commission, fees, profit in CNY), summed during the
+        run without needing the session table."""
+        if self._session_means is None:
+            self._session_means = self._rerun(keep_sessions=False)._session_means
+        assert self._session_means is not None
+        return self._session_means
 
     def to_parquet(self, path: str) -> None:
         """Write the path table to ``path`` with the run's provenance (seed, versions,

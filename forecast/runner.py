@@ -15,9 +15,16 @@ from forecast import validation as v
 from forecast.model import Strategy
 from forecast.results import Forecast, strategy_hash
 
-#: Paths per kernel call when the caller does not choose: bounds the memory of one call
-#: and never changes a result.
-DEFAULT_CHUNK = 4096
+#: Paths the kernel fills before they become table rows: bounds the kernel's output arrays,
+#: and fixes the order of the session totals, so chunking and threads never change a result.
+BLOCK_PATHS = 4096
+
+#: Paths per kernel call when the caller does not choose (never changes a result).
+DEFAULT_CHUNK = BLOCK_PATHS
+
+#: Above this many rows (paths x sessions) `run` keeps no session table, which
+#: `Forecast.sessions` then rebuilds on first use (about 270 bytes a row).
+EAGER_SESSION_ROWS = 1_000_000
 
 #: Kernel choices of `run`: "auto" takes the cohort kernel whenever it is exact for the
 #: strategy, the per-viewer kernel otherwise.
@@ -105,20 +112,22 @@ def run(
 
     ``seed``: None draws one (recorded in the result and shown); the same seed gives
     bit-identical results for any ``threads`` (numba threads, default: all) and any
-    ``chunk_paths`` (paths per kernel call), and path i is the same in runs of any size.
+    ``chunk_paths`` (paths per kernel call, at most `BLOCK_PATHS`), and path i is the same
+    in runs of any size.
 
     ``method``: "cohort" draws counts per exposure pattern and identity class (same
     distributions, cost independent of the number of viewers); "viewer" simulates every
     arrival; "auto" (default) takes the cohort kernel whenever it is exact for the strategy
     (`cohort_reasons`). ``Forecast.method`` records which ran. The two kernels use different
     draws, so the same seed gives the same distribution, not the same paths, across them.
+
+    Memory: the path table (about 210 bytes a path) and, up to `EAGER_SESSION_ROWS` rows of
+    paths x sessions, the session table (about 270 bytes a row). A larger run keeps no
+    session table: `Forecast.sessions` rebuilds it on first use by rerunning the recorded
+    seed, and `Forecast.session_summary` is summed during the run, so 1,000,000 paths of a
+    six-session campaign run within 1 GiB.
     """
     import numba
-    import numpy as np
-
-    from forecast.compile import compile_strategy
-    from forecast.tables import paths_table, sessions_table
-    from kernels import layout as L
 
     strat = resolve_strategy(strategy)
     n = v.integer("run", "paths", paths, 1, 100_000_000)
@@ -129,8 +138,50 @@ def run(
     chunk = (
         DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
     )
-
     requested = check_method(method)
+    return simulate(strat, n, seed_value, requested, threads=threads, chunk=chunk, drawn=drawn)
+
+
+def rerun(forecast: Forecast, keep_sessions: bool) -> Forecast:
+    """``forecast``'s run again from its recorded strategy, paths, seed and kernel; with the
+    session table whatever its size if ``keep_sessions``, else without it."""
+    return simulate(
+        forecast.strategy,
+        forecast.n_paths,
+        forecast.seed,
+        forecast.method,
+        keep_sessions=keep_sessions,
+    )
+
+
+def simulate(
+    strat: Strategy,
+    n: int,
+    seed_value: int,
+    requested: str,
+    *,
+    threads: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    drawn: bool = False,
+    keep_sessions: bool | None = None,
+) -> Forecast:
+    """`run` on checked arguments. The kernel fills blocks of `BLOCK_PATHS` paths (in calls
+    of at most ``chunk`` paths); each block becomes rows of the path table and, if kept, of
+    the session table, and is added to the session totals, then dropped. ``keep_sessions``:
+    None keeps the session table up to `EAGER_SESSION_ROWS` rows."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.compile import compile_strategy
+    from forecast.tables import (
+        SUMMARY_COLUMNS,
+        paths_table,
+        session_means_table,
+        session_totals,
+        sessions_table,
+    )
+    from kernels import layout as L
+
     compiled = compile_strategy(strat)
     plan = None
     if requested != "viewer":
@@ -150,23 +201,38 @@ def run(
     if chosen == "viewer":
         compiled.check_viewer_memory(strat.name)
     s = compiled.n_sessions
-    counts = np.zeros((n, s, L.N_COUNTS), dtype=np.int64)
-    money = np.zeros((n, s, L.N_MONEY), dtype=np.float64)
-    started = time.perf_counter()
+    keep = n * s <= EAGER_SESSION_ROWS if keep_sessions is None else keep_sessions
     if chosen == "cohort":
         from kernels.cohort import run_cohort
 
-        def kernel(lo: int, hi: int) -> None:
-            run_cohort(compiled, plan, seed_value, lo, counts[lo:hi], money[lo:hi])
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_cohort(compiled, plan, seed_value, first, counts, money)
     else:
         from kernels.viewer import run_paths
 
-        def kernel(lo: int, hi: int) -> None:
-            run_paths(compiled, seed_value, lo, counts[lo:hi], money[lo:hi])
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_paths(compiled, seed_value, first, counts, money)
 
+    path_parts: list[pl.DataFrame] = []
+    session_parts: list[pl.DataFrame] = []
+    totals = np.zeros((s, len(SUMMARY_COLUMNS)))
+    step = min(chunk, BLOCK_PATHS)
+    started = time.perf_counter()
     with _threads(threads):
-        for lo in range(0, n, chunk):
-            kernel(lo, min(n, lo + chunk))
+        for lo in range(0, n, BLOCK_PATHS):
+            m = min(n, lo + BLOCK_PATHS) - lo
+            counts = np.zeros((m, s, L.N_COUNTS), dtype=np.int64)
+            money = np.zeros((m, s, L.N_MONEY), dtype=np.float64)
+            for a in range(0, m, step):
+                b = min(m, a + step)
+                kernel(lo + a, counts[a:b], money[a:b])
+            path_parts.append(paths_table(strat, lo, counts, money))
+            if keep:
+                session_parts.append(sessions_table(strat, lo, counts, money))
+            totals += session_totals(strat, counts, money)
+    paths_frame = pl.concat(path_parts, rechunk=True)
+    del path_parts
+    sessions_frame = pl.concat(session_parts, rechunk=True) if keep else None
     elapsed = time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict
@@ -189,8 +255,9 @@ def run(
         seed=seed_value,
         n_paths=n,
         method=chosen,
-        paths=paths_table(strat, 0, counts, money),
-        _sessions=sessions_table(strat, 0, counts, money),
+        paths=paths_frame,
+        _sessions=sessions_frame,
+        _session_means=session_means_table(strat, totals, n),
         seed_drawn=drawn,
         elapsed_s=elapsed,
         metadata=meta,

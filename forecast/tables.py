@@ -131,6 +131,50 @@ def sessions_table(
     return pl.DataFrame(cols)
 
 
+#: Columns of `Forecast.session_summary`: the mean of each over paths, per session.
+SUMMARY_COLUMNS = (
+    "views",
+    "exposures",
+    "penalized",
+    "saturated",
+    "orders",
+    "units",
+    "gmv",
+    "net_sales",
+    "commission",
+    "fees",
+    "profit",
+)
+
+
+def session_totals(strategy: Strategy, counts: np.ndarray, money: np.ndarray) -> np.ndarray:
+    """Sums over paths of each `SUMMARY_COLUMNS` outcome, float64[sessions, columns]."""
+    names = dict(zip(SESSION_COUNTS, range(len(SESSION_COUNTS)), strict=True))
+    derived = session_money(strategy, money)
+    out = np.empty((counts.shape[1], len(SUMMARY_COLUMNS)))
+    for j, name in enumerate(SUMMARY_COLUMNS):
+        if name in names:
+            out[:, j] = counts[:, :, names[name]].sum(axis=0)
+        else:
+            out[:, j] = derived[name].sum(axis=0)
+    return out
+
+
+def session_means_table(strategy: Strategy, totals: np.ndarray, n_paths: int) -> pl.DataFrame:
+    """One row per session: its label, tier and day, and the mean of each `SUMMARY_COLUMNS`
+    outcome over ``n_paths`` paths from their ``totals`` (`session_totals`)."""
+    sessions = strategy.sessions
+    cols: dict[str, object] = {
+        "session": np.arange(len(sessions), dtype=np.int32),
+        "label": [s.label for s in sessions],
+        "tier": [s.influencer.tier.value for s in sessions],
+        "day": np.array([s.day for s in sessions]),
+    }
+    for j, name in enumerate(SUMMARY_COLUMNS):
+        cols[name] = totals[:, j] / n_paths
+    return pl.DataFrame(cols)
+
+
 def paths_table(
     strategy: Strategy, first_path: int, counts: np.ndarray, money: np.ndarray
 ) -> pl.DataFrame:

@@ -1,0 +1,111 @@
+"""Large runs: tables built block by block, the session table kept only up to a size (then
+rebuilt on demand), session means summed during the run, and the memory of 1,000,000 paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import forecast as fc
+from forecast import runner
+from forecast.tables import SUMMARY_COLUMNS
+from tests.conftest import micro_then_mega, one_carried
+
+#: The issue's memory bound for a 1,000,000-path cohort run, bytes.
+ONE_GIB = 2**30
+
+
+def _means_from_sessions(f: fc.Forecast) -> pl.DataFrame:
+    return (
+        f.sessions.group_by("session", maintain_order=True)
+        .agg(pl.col(c).mean() for c in SUMMARY_COLUMNS)
+        .sort("session")
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "build"), [("viewer", micro_then_mega), ("cohort", one_carried)]
+)
+def test_blocks_make_the_same_tables(
+    monkeypatch: pytest.MonkeyPatch, method: str, build: type
+) -> None:
+    """Tables built from blocks of 64 paths equal those built from one block, and the
+    session means summed block by block equal the means of the session table."""
+    s = build()
+    whole = fc.run(s, paths=300, seed=21, method=method)
+    monkeypatch.setattr(runner, "BLOCK_PATHS", 64)
+    blocks = fc.run(s, paths=300, seed=21, method=method, chunk_paths=10)
+    assert blocks.paths.equals(whole.paths)
+    assert blocks.sessions.equals(whole.sessions)
+    assert blocks.paths.n_chunks() == 1  # concatenated into one contiguous table
+    for f in (whole, blocks):
+        got = f.session_summary()
+        want = _means_from_sessions(f)
+        assert got.get_column("label").to_list() == [x.label for x in s.sessions]
+        for c in SUMMARY_COLUMNS:
+            np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12)
+
+
+def test_session_means_do_not_depend_on_threads_or_chunks() -> None:
+    s = one_carried()
+    a = fc.run(s, paths=5_000, seed=22, threads=1).session_summary()
+    b = fc.run(s, paths=5_000, seed=22, threads=2, chunk_paths=333).session_summary()
+    assert a.equals(b)
+
+
+def test_large_run_rebuilds_its_session_table_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = one_carried()
+    eager = fc.run(s, paths=200, seed=23)
+    monkeypatch.setattr(runner, "EAGER_SESSION_ROWS", 200 * len(s.sessions) - 1)
+    lazy = fc.run(s, paths=200, seed=23)
+    assert lazy._sessions is None  # not kept: the run is above the limit
+    assert lazy.session_summary().equals(eager.session_summary())  # summed during the run
+    assert lazy._sessions is None  # ... so the summary did not need the table
+    assert lazy.sessions.equals(eager.sessions)  # rebuilt from the seed
+    assert lazy._sessions is not None  # and kept
+
+
+def test_forecast_read_back_gets_its_session_summary(tmp_path: Path) -> None:
+    s = one_carried()
+    f = fc.run(s, paths=150, seed=24)
+    out = f"{tmp_path}/f.parquet"
+    f.to_parquet(out)
+    back = fc.read_parquet(out)
+    assert back.session_summary().equals(f.session_summary())
+
+
+@pytest.mark.slow
+def test_one_million_cohort_paths_within_one_gib() -> None:
+    """A fresh process runs 1,000,000 paths of ``mega_then_micro`` (six sessions) on the
+    cohort kernel and takes its summary and session summary; its peak resident memory, numba
+    and polars included, must stay within 1 GiB. Memory, unlike time, does not depend on
+    how busy the machine is, so this can be a test."""
+    code = """
+import json, resource
+import forecast as fc
+from forecast import examples
+s = fc.load(examples.path("mega_then_micro"))
+r = fc.run(s, paths=1_000_000, seed=25)
+r.summary(); r.session_summary()
+small = fc.run(s, paths=1_000, seed=25)
+print(json.dumps({
+    "method": r.method,
+    "rows": r.paths.height,
+    "prefix": r.paths.head(1_000).equals(small.paths),
+    "kept_sessions": r._sessions is not None,
+    "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    )
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["method"] == "cohort" and got["rows"] == 1_000_000
+    assert got["prefix"] and not got["kept_sessions"]
+    assert got["peak_bytes"] <= ONE_GIB, f"peak {got['peak_bytes'] / 2**20:.0f} MiB"
