@@ -1,49 +1,101 @@
-"""Benchmark harness: warm JIT, medians, ratios measured within one run.
+"""Benchmark harness: warm JIT, medians, and ratios from rounds run side by side.
 
-Every benchmark records a throughput in ``benchmark.extra_info`` computed from its median
-round time; at the end of the session the ratios (kernel vs bare generator loop, 2 threads vs
-1, cohort vs per-viewer) are printed, each from figures measured in this same run.
+A figure is an absolute throughput or time (reported, never gated). A ratio compares two
+measurements taken in the same test, round by round: pytest-benchmark times the target and,
+in the untimed set-up before each of its rounds, this harness times each partner. Each round
+gives one ratio from figures measured within seconds of each other, under the same load from
+whatever else the machine runs; the median over rounds is what `bench.gate` compares with
+the committed baseline.
+
+Environment (set by `bench.gate`): ``FORECAST_BENCH_ROUNDS`` rounds per benchmark (default
+7); ``FORECAST_BENCH_RESULTS`` a JSON file to write every figure and ratio to.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-RESULTS: dict[str, float] = {}
+#: Rounds per benchmark (each one round of the target and of each partner).
+ROUNDS = int(os.environ.get("FORECAST_BENCH_ROUNDS", "7"))
+
+FIGURES: dict[str, dict[str, Any]] = {}
+RATIOS: dict[str, dict[str, Any]] = {}
+
+
+@dataclass
+class Rounds:
+    """Seconds per round: ``target[i]`` and ``partners[name][i]`` ran side by side."""
+
+    target: list[float]
+    partners: dict[str, list[float]]
+
+    def median(self, name: str | None = None) -> float:
+        """Median seconds of the target (``name`` None) or of a partner."""
+        return statistics.median(self.target if name is None else self.partners[name])
+
+    def ratio(self, num: str | None, den: str | None) -> float:
+        """Median over rounds of time(num) / time(den); None names the target."""
+        a = self.target if num is None else self.partners[num]
+        b = self.target if den is None else self.partners[den]
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def interleaved(
+    benchmark: Any, target: Callable[[], object], partners: dict[str, Callable[[], object]]
+) -> Rounds:
+    """Time ``target`` with pytest-benchmark for `ROUNDS` rounds, each preceded by one timed
+    call of every partner. Everything must be warm (compiled) before."""
+    times: dict[str, list[float]] = {name: [] for name in partners}
+
+    def setup() -> None:
+        for name, fn in partners.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+
+    benchmark.pedantic(target, setup=setup, rounds=ROUNDS, warmup_rounds=0)
+    return Rounds(list(benchmark.stats.stats.data), times)
 
 
 @pytest.fixture
-def record() -> Any:
+def record(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``record(name, value, unit)``: an absolute figure of this run."""
+
+    def _record(name: str, value: float, unit: str) -> None:
+        FIGURES[name] = {"value": value, "unit": unit, "test": request.node.nodeid}
+
+    return _record
+
+
+@pytest.fixture
+def record_ratio(request: pytest.FixtureRequest) -> Callable[[str, float], None]:
+    """``record_ratio(name, value)``: a ratio the gate compares (higher is better)."""
+
     def _record(name: str, value: float) -> None:
-        RESULTS[name] = value
+        RATIOS[name] = {"value": value, "test": request.node.nodeid}
 
     return _record
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not RESULTS:
+    if not FIGURES and not RATIOS:
         return
     tr = terminalreporter
-    tr.section("forecast throughput (medians of this run)")
-    for name, value in sorted(RESULTS.items()):
-        tr.write_line(f"{name:<45} {value:>14,.1f}")
-    ratios = []
-    for t in (1, 2):
-        k, b = (
-            RESULTS.get(f"viewer kernel, viewers/s, {t} thread(s)"),
-            RESULTS.get(f"bare generator, uniforms/s, {t} thread(s)"),
-        )
-        if k and b:
-            ratios.append((f"kernel viewers per generator draw, {t} thread(s)", k / b))
-    k1 = RESULTS.get("viewer kernel, viewers/s, 1 thread(s)")
-    k2 = RESULTS.get("viewer kernel, viewers/s, 2 thread(s)")
-    if k1 and k2:
-        ratios.append(("viewer kernel speed-up, 2 threads vs 1", k2 / k1))
-    co = RESULTS.get("cohort run, mega_then_micro, paths/s")
-    vi = RESULTS.get("viewer kernel, mega_then_micro, paths/s")
-    if co and vi:
-        ratios.append(("cohort vs viewer, paths/s, mega_then_micro", co / vi))
-    for name, value in ratios:
-        tr.write_line(f"{name:<45} {value:>14.3f}")
+    tr.section("forecast figures (medians of this run)")
+    for name, f in FIGURES.items():
+        tr.write_line(f"{name:<58} {f['value']:>14,.3f} {f['unit']}")
+    tr.section("forecast ratios (median of per-round ratios, higher is better)")
+    for name, r in RATIOS.items():
+        tr.write_line(f"{name:<58} {r['value']:>14,.4f}")
+    out = os.environ.get("FORECAST_BENCH_RESULTS")
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"figures": FIGURES, "ratios": RATIOS, "rounds": ROUNDS}, fh, indent=1)

@@ -146,7 +146,7 @@ def _session(
         tot["rord"] += int(back.sum())
         tot["runits"] += int(k[back].sum())
         refunds += float(value[back].sum())
-        if rows is not None:
+        if row is not None and rows is not None:
             buyer_rows = row[exposed[buys]]
             buyer_rows = buyer_rows[buyer_rows >= 0]
             fresh = buyer_rows[bought[buyer_rows, col] < 0]
