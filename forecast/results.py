@@ -50,7 +50,7 @@ class Forecast:
         again = rerun(self, keep_sessions)
         if not again.paths.equals(self.paths):
             raise ValueError(
-                "cannot rebuild the session table: rerunning the recorded strategy and seed "
+                "cannot rebuild the session tables: rerunning the recorded strategy and seed "
                 f"with forecast {again.metadata.get('version')} does not reproduce the file "
                 f"written by forecast {self.metadata.get('version')}"
             )

@@ -133,12 +133,7 @@ def sessions_table(
 
 #: Columns of `Forecast.session_summary`: the mean of each over paths, per session.
 SUMMARY_COLUMNS = (
-    "views",
-    "exposures",
-    "penalized",
-    "saturated",
-    "orders",
-    "units",
+    *SESSION_COUNTS[: L.UNITS + 1],  # views, exposures, penalized, saturated, orders, units
     "gmv",
     "net_sales",
     "commission",

@@ -80,6 +80,17 @@ def test_forecast_read_back_gets_its_session_summary(tmp_path: Path) -> None:
     assert back.session_summary().equals(f.session_summary())
 
 
+def test_rebuild_refuses_a_path_table_it_does_not_reproduce(tmp_path: Path) -> None:
+    out = tmp_path / "f.parquet"
+    fc.run(one_carried(), paths=50, seed=26).to_parquet(str(out))
+    back = fc.read_parquet(out)
+    back.paths = back.paths.with_columns(pl.col("gmv") + 1.0)  # not what the seed gives
+    with pytest.raises(ValueError, match="does not reproduce"):
+        back.sessions  # noqa: B018
+    with pytest.raises(ValueError, match="does not reproduce"):
+        back.session_summary()
+
+
 @pytest.mark.slow
 def test_one_million_cohort_paths_within_one_gib() -> None:
     """A fresh process runs 1,000,000 paths of ``mega_then_micro`` (six sessions) on the
