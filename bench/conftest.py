@@ -65,6 +65,16 @@ def interleaved(
     return Rounds(list(benchmark.stats.stats.data), times)
 
 
+@pytest.fixture(scope="session")
+def mega() -> Any:
+    """``mega_only`` compiled: one mega session, 3.6 M viewers a path."""
+    import forecast as fc
+    from forecast import examples
+    from forecast.compile import compile_strategy
+
+    return compile_strategy(fc.load(examples.path("mega_only")))
+
+
 @pytest.fixture
 def record(request: pytest.FixtureRequest) -> Callable[..., None]:
     """``record(name, value, unit)``: an absolute figure of this run."""

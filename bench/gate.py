@@ -1,8 +1,8 @@
 """The benchmark regression gate: ratios measured side by side, against a committed baseline.
 
-    python -m bench.gate              # whole suite (about 1.5 min on 2 cores), then judge
-    python -m bench.gate --short      # the ratios only, fewer rounds (about 1 min): CI
-    python -m bench.gate --update     # measure 3 times, write the medians as the baseline
+    python -m bench.gate              # whole suite (about 1 min on 2 cores), then judge
+    python -m bench.gate --short      # the ratios only, fewer rounds (about 30 s): CI
+    python -m bench.gate --update     # measure 3 times (about 3 min), write the medians
 
 It runs the pytest-benchmark suites in ``bench/`` and reads the ratios they record
 (`bench.conftest`): per-viewer kernel vs the bare generator loop (1 and 2 threads), the
@@ -85,12 +85,6 @@ class Verdict:
     values: list[float]
     passed: bool
     floor: float  # the lowest passing value (ratio) or the highest (limit)
-
-    @property
-    def best(self) -> float | None:
-        if not self.values:
-            return None
-        return max(self.values) if self.kind == "ratio" else min(self.values)
 
 
 def judge(baseline: dict[str, Any], attempts: list[dict[str, Any]]) -> list[Verdict]:

@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-import forecast as fc
 from bench.conftest import interleaved
 from bench.numpy_peer import simulate
 from bench.test_bench_viewer import SEED, THREADS, kernel_views
-from forecast import examples
-from forecast.compile import compile_strategy
 from kernels import layout as L
 
 PATHS = 4
-
-
-@pytest.fixture(scope="module")
-def mega() -> Any:
-    return compile_strategy(fc.load(examples.path("mega_only")))
 
 
 def peer_views(c: Any) -> int:

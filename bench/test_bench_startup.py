@@ -16,15 +16,8 @@ from typing import Any
 from bench.conftest import interleaved
 from forecast import examples
 
+PROBE = "from bench.memory_probe import main; main()"
 IMPORT = "import time; t = time.perf_counter(); import forecast; print(time.perf_counter() - t)"
-MEMORY = """
-import json, resource
-import forecast as fc
-from forecast import examples
-r = fc.run(examples.path("mega_then_micro"), paths=1_000_000, seed=1)
-r.summary(); r.session_summary()
-print(json.dumps({"method": r.method, "kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-"""
 
 
 def _python(code: str) -> str:
@@ -66,10 +59,14 @@ def test_fresh_process_forecast_run(benchmark: Any, record: Any) -> None:
 
 
 def test_peak_memory_one_million_cohort_paths(benchmark: Any, record: Any) -> None:
-    """One round (memory does not vary with load; about 15 s)."""
+    """One round of `bench.memory_probe` (memory does not vary with load; about 15 s)."""
     out: list[dict[str, Any]] = []
     started = time.perf_counter()
-    benchmark.pedantic(lambda: out.append(json.loads(_python(MEMORY))), rounds=1)
-    assert out[0]["method"] == "cohort"
-    record("peak memory, 1,000,000 cohort paths of mega_then_micro", out[0]["kib"] / 1024, "MiB")
+    benchmark.pedantic(lambda: out.append(json.loads(_python(PROBE))), rounds=1)
+    assert out[0]["method"] == "cohort" and out[0]["prefix"]
+    record(
+        "peak memory, 1,000,000 cohort paths of mega_then_micro",
+        out[0]["peak_bytes"] / 2**20,
+        "MiB",
+    )
     record("time, 1,000,000 cohort paths, fresh process", time.perf_counter() - started, "s")

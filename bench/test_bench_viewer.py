@@ -13,11 +13,8 @@ import numba
 import numpy as np
 import pytest
 
-import forecast as fc
 from bench.bare_loop import uniform_sums
 from bench.conftest import interleaved
-from forecast import examples
-from forecast.compile import compile_strategy
 from kernels import layout as L
 from kernels.viewer import run_paths
 
@@ -27,11 +24,6 @@ SEED = 2024
 DRAWS = 40_000_000
 #: numba's thread pool size here
 THREADS = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def mega() -> Any:
-    return compile_strategy(fc.load(examples.path("mega_only")))
 
 
 def kernel_views(c: Any, threads: int, paths: int = PATHS) -> int:

@@ -93,28 +93,17 @@ def test_rebuild_refuses_a_path_table_it_does_not_reproduce(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_one_million_cohort_paths_within_one_gib() -> None:
-    """A fresh process runs 1,000,000 paths of ``mega_then_micro`` (six sessions) on the
-    cohort kernel and takes its summary and session summary; its peak resident memory, numba
-    and polars included, must stay within 1 GiB. Memory, unlike time, does not depend on
-    how busy the machine is, so this can be a test."""
-    code = """
-import json, resource
-import forecast as fc
-from forecast import examples
-s = fc.load(examples.path("mega_then_micro"))
-r = fc.run(s, paths=1_000_000, seed=25)
-r.summary(); r.session_summary()
-small = fc.run(s, paths=1_000, seed=25)
-print(json.dumps({
-    "method": r.method,
-    "rows": r.paths.height,
-    "prefix": r.paths.head(1_000).equals(small.paths),
-    "kept_sessions": r._sessions is not None,
-    "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-}))
-"""
+    """A fresh process (`bench.memory_probe`) runs 1,000,000 paths of ``mega_then_micro``
+    (six sessions) on the cohort kernel and takes its summary and session summary; its peak
+    resident memory, numba and polars included, must stay within 1 GiB. Memory, unlike
+    time, does not depend on how busy the machine is, so this can be a test."""
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+        [sys.executable, "-m", "bench.memory_probe"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[1],
     )
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["method"] == "cohort" and got["rows"] == 1_000_000

@@ -18,6 +18,7 @@ seeds are fixed, so the outcome is deterministic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,9 +35,9 @@ from tests.stats import Z, ks_bound, ks_two_sample, z_two_sample
 COUNTED = ("views", "exposures", "penalized", "saturated", "orders", "units")
 
 
-def _kernel(c: object, paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.zeros((paths, c.n_sessions, L.N_COUNTS), dtype=np.int64)  # type: ignore[attr-defined]
-    money = np.zeros((paths, c.n_sessions, L.N_MONEY))  # type: ignore[attr-defined]
+def _kernel(c: Any, paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.zeros((paths, c.n_sessions, L.N_COUNTS), dtype=np.int64)
+    money = np.zeros((paths, c.n_sessions, L.N_MONEY))
     run_paths(c, seed, 0, counts, money)
     return counts, money
 
