@@ -24,6 +24,8 @@ from forecast.model import (
     Tier,
     TierValues,
 )
+from forecast.portfolio import Campaign, Portfolio, PortfolioError, load_portfolio
+from forecast.report import Report, ReportInterrupted, report
 from forecast.results import Forecast
 from forecast.runner import cohort_reasons, run
 from forecast.strategy_file import StrategyFileError, load, strategy_from_dict, strategy_to_dict
@@ -32,11 +34,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_SESSION_HOURS",
+    "Campaign",
     "Comparison",
     "Forecast",
     "Influencer",
     "MarketParams",
+    "Portfolio",
+    "PortfolioError",
     "Product",
+    "Report",
+    "ReportInterrupted",
     "Session",
     "Strategy",
     "StrategyFileError",
@@ -46,7 +53,9 @@ __all__ = [
     "cohort_reasons",
     "compare",
     "load",
+    "load_portfolio",
     "read_parquet",
+    "report",
     "run",
     "strategy_from_dict",
     "strategy_to_dict",

@@ -3,6 +3,7 @@
     forecast run FILE [--paths N] [--seed S] [--out FILE.parquet] [--threads T] [--method M]
     forecast compare A.toml B.toml [...] [--paths N] [--seed S] [--objective O] [--threads T]
                      [--method M]
+    forecast report PORTFOLIO.toml --out DIR [--resume] [--threads T]
     forecast demo [--paths N]
 
 Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2.
@@ -72,7 +73,14 @@ def _print_result(fc: Forecast) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from forecast.runner import run
 
-    fc = run(args.file, paths=args.paths, seed=args.seed, method=args.method, threads=args.threads)
+    fc = run(
+        args.file,
+        paths=args.paths,
+        seed=args.seed,
+        method=args.method,
+        threads=args.threads,
+        progress=True,
+    )
     _print_result(fc)
     if args.out:
         fc.to_parquet(args.out)
@@ -92,6 +100,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         objective=args.objective,
         method=args.method,
         threads=args.threads,
+        progress=True,
     )
     seed = (
         f"{cmp.seed} (drawn; pass --seed {cmp.seed} to reproduce)" if cmp.seed_drawn else cmp.seed
@@ -149,6 +158,45 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             "p_mcse",
         )
         print(pairs)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from forecast.portfolio import load_portfolio
+    from forecast.report import ReportInterrupted, report
+
+    def note(text: str) -> None:
+        print(f"forecast: {text}", file=sys.stderr)
+
+    pf = load_portfolio(args.portfolio)
+    try:
+        done = report(
+            pf, args.out, resume=args.resume, threads=args.threads, progress=True, log=note
+        )
+    except ReportInterrupted as stop:
+        print(
+            f"forecast: interrupted; {stop.done} of {stop.total} campaigns are kept in "
+            f"{stop.parts}. Continue with: forecast report {args.portfolio} --out {args.out} "
+            "--resume",
+            file=sys.stderr,
+        )
+        return 130
+    methods = done.ranking.get_column("method").value_counts(sort=True)
+    kernels = ", ".join(f"{m} {k}" for m, k in methods.iter_rows())
+    print(
+        f"Report of {pf.name!r}: {len(pf.campaigns)} campaigns x {pf.paths:,} paths, seed "
+        f"{pf.seed}, money in {pf.currency} ({kernels}; {done.computed} computed, "
+        f"{done.reused} reused) in {done.elapsed_s:.1f} s\n"
+    )
+    import polars as pl
+
+    top = done.ranking.head(args.top).drop("objective", "value")  # value: one of the columns
+    money = [c for c in top.columns if c not in ("rank", "campaign", "method", "p_loss")]
+    top = top.with_columns(pl.col(money).round(0).cast(pl.Int64))
+    shown = f" (top {args.top} of {len(done.ranking)})" if len(done.ranking) > args.top else ""
+    print(f"ranking by {pf.rank_by}{shown}; money in {pf.currency}:")
+    print(_show(top, precision=3))
+    print(f"\nwritten: {done.results_path}, {done.summary_path}, {done.html_path}")
     return 0
 
 
@@ -217,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _kernel_options(p_cmp)
     p_cmp.set_defaults(func=_cmd_compare)
+    p_rep = sub.add_parser(
+        "report", help="forecast every campaign of a portfolio file into Parquet and HTML"
+    )
+    p_rep.add_argument("portfolio", help="portfolio file (TOML, see forecast.portfolio)")
+    p_rep.add_argument("--out", required=True, help="directory for the report's files")
+    p_rep.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the campaigns an interrupted report finished in --out and compute the rest",
+    )
+    p_rep.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    p_rep.add_argument("--top", type=int, default=20, help="ranking rows printed (20)")
+    p_rep.set_defaults(func=_cmd_report)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=int, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING
 from forecast import validation as v
 from forecast.model import Strategy
 from forecast.results import Forecast
-from forecast.runner import check_method, check_seed, resolve_strategy, run
+from forecast.runner import (
+    check_method,
+    check_paths,
+    check_seed,
+    check_threads,
+    prepare,
+    resolve_strategy,
+    simulate,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -176,6 +184,7 @@ def compare(
     method: str = "auto",
     threads: int | None = None,
     common_random_numbers: bool = True,
+    progress: bool = False,
 ) -> Comparison:
     """Run every strategy with the same seed (common random numbers) and compare them.
 
@@ -184,7 +193,8 @@ def compare(
     (of profit, lower is better), ``"p_loss"`` (lower is better) or a function of a path table
     returning a number (higher is better). ``method``: as in `forecast.run`, but one kernel
     for all strategies, so that their paths stay paired: "auto" takes the cohort kernel only
-    if it is exact for every strategy.
+    if it is exact for every strategy. ``progress``: a progress bar over all strategies'
+    paths, on a terminal (`forecast.progress`).
     """
     named = _named(strategies)
     if not callable(objective) and objective not in OBJECTIVES:
@@ -196,20 +206,24 @@ def compare(
         )
     from forecast.compile import key64
 
+    n = check_paths(paths)
     seed_value, drawn = check_seed(seed)
+    threads = check_threads(threads)
     chosen = check_method(method)
+    prepared = {name: prepare(strategy, chosen) for name, strategy in named.items()}
+    if len({p.method for p in prepared.values()}) > 1:
+        # "auto" falls back for some: run all on the per-viewer kernel to pair their paths
+        prepared = {name: prepare(strategy, "viewer") for name, strategy in named.items()}
+    from forecast.progress import bar
+
     forecasts: dict[str, Forecast] = {}
-    for name, strategy in named.items():
-        s = seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
-        forecasts[name] = run(strategy, paths=paths, seed=s, method=chosen, threads=threads)
-    if len({f.method for f in forecasts.values()}) > 1:
-        # "auto" fell back for some: rerun the others on the per-viewer kernel to pair paths
-        for name, f in forecasts.items():
-            if f.method == "cohort":
-                s = f.seed
-                forecasts[name] = run(
-                    f.strategy, paths=paths, seed=s, method="viewer", threads=threads
-                )
+    with bar(n * len(named), "compare", progress) as tick:
+        for name, strategy in named.items():
+            s = seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
+            prep = prepared[name]
+            forecasts[name] = simulate(
+                strategy, n, s, prep.requested, threads=threads, prepared=prep, tick=tick
+            )
     return Comparison(forecasts, seed_value, drawn, objective, common_random_numbers)
 
 

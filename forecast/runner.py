@@ -4,43 +4,44 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import platform
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecast import validation as v
 from forecast.model import Strategy
+from forecast.provenance import versions
 from forecast.results import Forecast, strategy_hash
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from forecast.cohort_plan import CohortPlan
+    from forecast.compile import Compiled
 
 #: Paths the kernel fills before they become table rows: bounds the kernel's output arrays,
 #: and fixes the order of the session totals, so chunking and threads never change a result.
 BLOCK_PATHS = 4096
 
-#: Paths per kernel call when the caller does not choose (never changes a result).
+#: Paths per kernel call when the caller does not choose (never changes a result): a
+#: block for the cohort kernel; fewer for the per-viewer kernel, whose paths can take
+#: seconds each, so that progress is reported and Ctrl-C is seen between calls.
 DEFAULT_CHUNK = BLOCK_PATHS
+DEFAULT_VIEWER_CHUNK = 32
 
 #: Above this many rows (paths x sessions) `run` keeps no session table, which
 #: `Forecast.sessions` then rebuilds on first use (about 270 bytes a row).
 EAGER_SESSION_ROWS = 1_000_000
 
+#: Most paths one run may ask for.
+MAX_PATHS = 100_000_000
+
 #: Kernel choices of `run`: "auto" takes the cohort kernel whenever it is exact for the
 #: strategy, the per-viewer kernel otherwise.
 METHODS = ("auto", "viewer", "cohort")
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata as importlib_metadata
-
-    out = {"python": platform.python_version()}
-    for dist in ("forecast", "numba", "numpy", "polars", "pyarrow"):
-        try:
-            out[dist] = importlib_metadata.version(dist)
-        except importlib_metadata.PackageNotFoundError:  # pragma: no cover
-            out[dist] = "unknown"
-    return out
 
 
 @contextlib.contextmanager
@@ -82,11 +83,65 @@ def check_seed(seed: Any) -> tuple[int, bool]:
     return int(seed), False
 
 
+def check_paths(paths: Any) -> int:
+    """A number of paths, checked: a whole number in [1, `MAX_PATHS`]."""
+    return v.integer("run", "paths", paths, 1, MAX_PATHS)
+
+
+def check_threads(threads: Any) -> int | None:
+    """A numba thread count, checked against the pool's size; None (all threads) passes."""
+    import numba
+
+    if threads is None:
+        return None
+    max_threads = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    return v.integer("run", "threads", threads, 1, max_threads)
+
+
 def check_method(method: Any) -> str:
     """``method`` checked against `METHODS`."""
     if method not in METHODS:
         raise v.fail("run", "method", method, f"must be one of {', '.join(METHODS)}")
     return str(method)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A strategy compiled for the kernels, with the kernel that will run it (checked)."""
+
+    strategy: Strategy
+    compiled: Compiled
+    plan: CohortPlan | None
+    method: str
+    """The kernel that runs: "cohort" or "viewer"."""
+    requested: str
+
+
+def prepare(strat: Strategy, requested: str) -> Prepared:
+    """Compile ``strat`` and choose its kernel for ``requested`` ("auto", "cohort" or
+    "viewer"); raises the error `run` would raise (cohort not exact, audiences too large for
+    the per-viewer kernel) before anything is simulated."""
+    from forecast.compile import compile_strategy
+
+    compiled = compile_strategy(strat)
+    plan = None
+    if requested != "viewer":
+        from forecast.cohort_plan import plan_cohort
+
+        plan = plan_cohort(strat, compiled)
+        if requested == "cohort" and not plan.exact:
+            raise v.fail(
+                "run",
+                "method",
+                "cohort",
+                f"the cohort kernel is not exact for strategy {strat.name!r}: "
+                f"{plan.reasons[0]}; use "
+                "method='viewer', or 'auto', which falls back to it",
+            )
+    chosen = "cohort" if plan is not None and plan.exact else "viewer"
+    if chosen == "viewer":
+        compiled.check_viewer_memory(strat.name)
+    return Prepared(strat, compiled, plan, chosen, requested)
 
 
 def cohort_reasons(strategy: Strategy | str | Path) -> tuple[str, ...]:
@@ -107,13 +162,15 @@ def run(
     method: str = "auto",
     threads: int | None = None,
     chunk_paths: int | None = None,
+    progress: bool = False,
 ) -> Forecast:
     """Simulate ``paths`` campaigns of ``strategy`` and return their distribution.
 
     ``seed``: None draws one (recorded in the result and shown); the same seed gives
     bit-identical results for any ``threads`` (numba threads, default: all) and any
-    ``chunk_paths`` (paths per kernel call, at most `BLOCK_PATHS`), and path i is the same
-    in runs of any size.
+    ``chunk_paths`` (paths per kernel call, at most `BLOCK_PATHS`; default `DEFAULT_CHUNK`
+    for the cohort kernel, `DEFAULT_VIEWER_CHUNK` for the per-viewer one), and path i is the
+    same in runs of any size.
 
     ``method``: "cohort" draws counts per exposure pattern and identity class (same
     distributions, cost independent of the number of viewers); "viewer" simulates every
@@ -126,20 +183,22 @@ def run(
     session table: `Forecast.sessions` rebuilds it on first use by rerunning the recorded
     seed, and `Forecast.session_summary` is summed during the run, so 1,000,000 paths of a
     six-session campaign run within 1 GiB.
-    """
-    import numba
 
+    ``progress``: draw a progress bar on stderr when it is a terminal and the run takes more
+    than a second (`forecast.progress`).
+    """
     strat = resolve_strategy(strategy)
-    n = v.integer("run", "paths", paths, 1, 100_000_000)
+    n = check_paths(paths)
     seed_value, drawn = check_seed(seed)
-    max_threads = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    if threads is not None:
-        threads = v.integer("run", "threads", threads, 1, max_threads)
-    chunk = (
-        DEFAULT_CHUNK if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
-    )
+    threads = check_threads(threads)
+    chunk = None if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
     requested = check_method(method)
-    return simulate(strat, n, seed_value, requested, threads=threads, chunk=chunk, drawn=drawn)
+    from forecast.progress import bar
+
+    with bar(n, strat.name, progress) as tick:
+        return simulate(
+            strat, n, seed_value, requested, threads=threads, chunk=chunk, drawn=drawn, tick=tick
+        )
 
 
 def rerun(forecast: Forecast, keep_sessions: bool) -> Forecast:
@@ -161,18 +220,25 @@ def simulate(
     requested: str,
     *,
     threads: int | None = None,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = None,
     drawn: bool = False,
     keep_sessions: bool | None = None,
+    prepared: Prepared | None = None,
+    tick: Callable[[int], None] | None = None,
+    on_block: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
 ) -> Forecast:
     """`run` on checked arguments. The kernel fills blocks of `BLOCK_PATHS` paths (in calls
     of at most ``chunk`` paths); each block becomes rows of the path table and, if kept, of
     the session table, and is added to the session totals, then dropped. ``keep_sessions``:
-    None keeps the session table up to `EAGER_SESSION_ROWS` rows."""
+    None keeps the session table up to `EAGER_SESSION_ROWS` rows.
+
+    ``prepared``: `prepare`'s result for this strategy and ``requested`` (computed if None);
+    ``tick(n)`` is called after every kernel call with the ``n`` paths it finished;
+    ``on_block(first_path, counts, money)`` sees each block's kernel output (arrays
+    [paths, sessions, columns] of `kernels.layout`) before it is dropped."""
     import numpy as np
     import polars as pl
 
-    from forecast.compile import compile_strategy
     from forecast.tables import (
         SUMMARY_COLUMNS,
         paths_table,
@@ -182,24 +248,10 @@ def simulate(
     )
     from kernels import layout as L
 
-    compiled = compile_strategy(strat)
-    plan = None
-    if requested != "viewer":
-        from forecast.cohort_plan import plan_cohort
-
-        plan = plan_cohort(strat, compiled)
-        if requested == "cohort" and not plan.exact:
-            raise v.fail(
-                "run",
-                "method",
-                "cohort",
-                f"the cohort kernel is not exact for strategy {strat.name!r}: "
-                f"{plan.reasons[0]}; use "
-                "method='viewer', or 'auto', which falls back to it",
-            )
-    chosen = "cohort" if plan is not None and plan.exact else "viewer"
-    if chosen == "viewer":
-        compiled.check_viewer_memory(strat.name)
+    prep = prepare(strat, requested) if prepared is None else prepared
+    compiled, plan, chosen = prep.compiled, prep.plan, prep.method
+    if chunk is None:
+        chunk = DEFAULT_CHUNK if chosen == "cohort" else DEFAULT_VIEWER_CHUNK
     s = compiled.n_sessions
     keep = n * s <= EAGER_SESSION_ROWS if keep_sessions is None else keep_sessions
     if chosen == "cohort":
@@ -226,6 +278,10 @@ def simulate(
             for a in range(0, m, step):
                 b = min(m, a + step)
                 kernel(lo + a, counts[a:b], money[a:b])
+                if tick is not None:
+                    tick(b - a)
+            if on_block is not None:
+                on_block(lo, counts, money)
             path_parts.append(paths_table(strat, lo, counts, money))
             if keep:
                 session_parts.append(sessions_table(strat, lo, counts, money))
@@ -246,8 +302,8 @@ def simulate(
         "method_requested": requested,
         "strategy": strategy_to_dict(strat),
         "strategy_sha256": strategy_hash(strat),
-        "versions": _versions(),
-        "version": _versions()["forecast"],
+        "versions": versions(),
+        "version": versions()["forecast"],
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return Forecast(

@@ -197,6 +197,11 @@ def load(path: str | Path) -> Strategy:
         raise FileNotFoundError(f"strategy file {str(p)!r} does not exist") from None
     except tomllib.TOMLDecodeError as err:
         raise StrategyFileError(f"{p}: not valid TOML: {err}") from None
+    if "campaigns" in data and "sessions" not in data:
+        raise StrategyFileError(
+            f"{p}: is a portfolio file (it lists campaigns), not a strategy; "
+            f"report it with: forecast report {p} --out DIR"
+        )
     data.setdefault("name", p.stem)
     return strategy_from_dict(data, str(p))
 

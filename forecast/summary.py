@@ -22,6 +22,8 @@ import math
 import numpy as np
 import polars as pl
 
+from forecast.risk import RISK_LEVEL, level_label, risk_columns
+
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 DEFAULT_METRICS = (
     "views",
@@ -36,7 +38,6 @@ DEFAULT_METRICS = (
     "profit",
     "roi",
 )
-RISK_LEVEL = 0.95
 
 
 def tail_risk(values: np.ndarray, level: float = RISK_LEVEL) -> tuple[float, float]:
@@ -48,9 +49,14 @@ def tail_risk(values: np.ndarray, level: float = RISK_LEVEL) -> tuple[float, flo
     return float(-worst.max()), float(-worst.mean())
 
 
-def summarize(frame: pl.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -> pl.DataFrame:
+def summarize(
+    frame: pl.DataFrame,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    levels: tuple[float, ...] = (RISK_LEVEL,),
+) -> pl.DataFrame:
     """One row per metric of ``frame``'s columns: n, mean, sd, mcse, quantiles, and for
-    ``profit`` var95, cvar95, p_loss and p_loss_mcse (null for other metrics)."""
+    ``profit`` the tail risk at each of ``levels`` (``var95``, ``cvar95`` for 0.95, see
+    `level_label`), p_loss and p_loss_mcse (null for other metrics)."""
     rows = []
     for name in metrics:
         col = frame.get_column(name).drop_nulls().cast(pl.Float64).to_numpy()
@@ -64,14 +70,12 @@ def summarize(frame: pl.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -
         for q, value in zip(QUANTILES, np.quantile(col, QUANTILES), strict=True):
             row[f"p{round(q * 100)}"] = float(value)
         if name == "profit":
-            var, cvar = tail_risk(col)
+            for level in levels:
+                var, cvar = tail_risk(col, level)
+                row[f"var{level_label(level)}"] = var
+                row[f"cvar{level_label(level)}"] = cvar
             p_loss = float((col < 0).mean())
-            row.update(
-                var95=var,
-                cvar95=cvar,
-                p_loss=p_loss,
-                p_loss_mcse=math.sqrt(p_loss * (1 - p_loss) / n),
-            )
+            row.update(p_loss=p_loss, p_loss_mcse=math.sqrt(p_loss * (1 - p_loss) / n))
         rows.append(row)
     schema: dict[str, type[pl.DataType] | pl.DataType] = {"metric": pl.String, "n": pl.Int64}
     for c in (
@@ -79,10 +83,7 @@ def summarize(frame: pl.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -
         "sd",
         "mcse",
         *(f"p{round(q * 100)}" for q in QUANTILES),
-        "var95",
-        "cvar95",
-        "p_loss",
-        "p_loss_mcse",
+        *risk_columns(levels),
     ):
         schema[c] = pl.Float64
     return pl.DataFrame(rows, schema=schema)

@@ -60,6 +60,11 @@ PATH_COLUMNS = (
     "gift_value",
 )
 
+#: Columns of the path table in CNY (every other one is a count, or roi, a ratio).
+MONEY_COLUMNS = tuple(
+    c for c in PATH_COLUMNS if c not in SESSION_COUNTS and c != "vouchers_refunded"
+)
+
 
 def _per_session(values: list[float], shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(values, dtype=np.float64)[None, :], shape)
