@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 #: Resolution of every figure, dots per inch.
 DPI = 100
 
+#: Campaigns up to which the risk-return chart labels points with names, with ranks.
+NAMED_POINTS = 8
+NUMBERED_POINTS = 40
+
 #: Size of each campaign's two figures, inches: two fit side by side on the page.
 CAMPAIGN_FIGSIZE = (5.5, 3.3)
 
@@ -76,10 +80,21 @@ def _money(currency: str) -> object:
     return FuncFormatter(fmt)
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+def _figure(
+    width: float, height: float, margins: tuple[float, float, float, float] = (0.85, 0.2, 0.6, 0.35)
+) -> tuple[Figure, Axes]:
+    """A figure of ``width`` x ``height`` inches with one axes inside ``margins`` (left,
+    right, bottom, top; inches)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    # fixed margins (inches) rather than a layout engine, which costs more than the drawing
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    fig.subplots_adjust(
+        left=margins[0] / width,
+        right=1 - margins[1] / width,
+        bottom=margins[2] / height,
+        top=1 - margins[3] / height,
+    )
     ax = fig.subplots()
     ax.grid(True, color="#e4e4e4", linewidth=0.7)
     ax.set_axisbelow(True)
@@ -101,20 +116,17 @@ def profit_histogram(
     mean: float,
     risk: Sequence[tuple[float, float, float]],
     currency: str,
-    title: str,
 ) -> bytes:
     """The profit distribution with its mean, break-even, and for each ``(level, var,
     cvar)`` the VaR (profit = -var) and CVaR (profit = -cvar) marks; the tail beyond the
     first level's VaR is shaded."""
     fig, ax = _figure(*CAMPAIGN_FIGSIZE)
-    centers = 0.5 * (hist.edges[:-1] + hist.edges[1:])
-    width = float(hist.edges[1] - hist.edges[0])
     share = hist.counts / max(1, hist.counts.sum() + hist.below + hist.above)
-    colors = [_LIGHT] * len(centers)
-    if risk:
-        cut = -risk[0][1]
-        colors = [_ORANGE if c + width / 2 <= cut else _LIGHT for c in centers]
-    ax.bar(centers, share, width=width, color=colors, edgecolor="none")
+    ax.stairs(share, hist.edges, fill=True, color=_LIGHT)
+    if risk:  # the bins wholly in the tail beyond the first level's VaR
+        tail = int(np.searchsorted(hist.edges, -risk[0][1], side="right")) - 1
+        if tail > 0:
+            ax.stairs(share[:tail], hist.edges[: tail + 1], fill=True, color=_ORANGE)
     ax.axvline(0.0, color=_GREY, linewidth=0.8)
     ax.axvline(mean, color=_BLUE, linewidth=1.6, label=f"mean {mean:,.0f}")
     for i, (level, var, cvar) in enumerate(risk):
@@ -128,8 +140,8 @@ def profit_histogram(
     ax.set_xlabel(f"profit per campaign ({currency}); marks at profit = -VaR, -CVaR")
     ax.set_ylabel("share of paths")
     outside = hist.below + hist.above
-    note = f" ({outside:,} paths beyond the range shown)" if outside else ""
-    ax.set_title(f"{title}: profit{note}", fontsize=10, loc="left")
+    note = f" ({outside:,} paths off the scale)" if outside else ""
+    ax.set_title(f"profit distribution{note}", fontsize=10, loc="left")
     ax.legend(fontsize=8, frameon=False, loc="upper right")
     return _png(fig)
 
@@ -140,7 +152,6 @@ def fan_chart(
     values: np.ndarray,
     mean: np.ndarray,
     currency: str,
-    title: str,
 ) -> bytes:
     """Cumulative net sales from the start (0) to the end of each session: bands between the
     outer and inner pairs of ``quantiles`` (rows of ``values``, sessions in columns), the
@@ -167,7 +178,7 @@ def fan_chart(
             tick.set_horizontalalignment("right")
     ax.set_xlim(-0.15, len(labels) - 0.85)
     ax.set_ylabel(f"cumulative net sales ({currency})")
-    ax.set_title(f"{title}: net sales over the campaign's sessions", fontsize=10, loc="left")
+    ax.set_title("cumulative net sales over the sessions", fontsize=10, loc="left")
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     return _png(fig)
 
@@ -179,7 +190,9 @@ def comparison_chart(
     p25-p75 as a box, the median as a tick and the mean as a dot. ``stats``: [campaigns, 6]
     columns p5, p25, p50, p75, p95, mean."""
     n = len(names)
-    fig, ax = _figure(7.2, max(2.4, 0.9 + 0.24 * n))
+    longest = max((len(f"{n}. {x}") for x in names), default=4)
+    left = min(3.2, 0.25 + 0.062 * longest)
+    fig, ax = _figure(5.0 + left, 1.4 + 0.24 * n, margins=(left, 0.25, 0.95, 0.35))
     y = np.arange(n)[::-1]
     ax.hlines(y, stats[:, 0], stats[:, 4], color=_GREY, linewidth=1.0, label="p5-p95")
     ax.barh(
@@ -200,7 +213,7 @@ def comparison_chart(
     ax.xaxis.set_major_formatter(_money(currency))  # type: ignore[arg-type]
     ax.set_xlabel(f"{metric} per campaign ({currency})")
     ax.set_title(f"{metric} distribution by campaign, ranked", fontsize=10, loc="left")
-    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncols=4)
+    fig.legend(fontsize=8, frameon=False, loc="lower center", ncols=4)
     return _png(fig)
 
 
@@ -212,13 +225,14 @@ def risk_return_chart(
     currency: str,
 ) -> bytes:
     """Mean profit against CVaR at ``level`` (the tail loss; right is riskier), one point per
-    campaign, labelled by rank when there are few enough to read."""
-    fig, ax = _figure(6.4, 4.0)
+    campaign (``names`` best first), labelled with rank and name up to `NAMED_POINTS`
+    campaigns, with the rank alone up to `NUMBERED_POINTS`, unlabelled beyond."""
+    fig, ax = _figure(6.4, 4.0, margins=(0.85, 0.3, 0.6, 0.35))
     ax.scatter(cvar, mean_profit, s=22, color=_BLUE, alpha=0.8, edgecolor="white", linewidth=0.5)
-    if len(names) <= 30:
+    if len(names) <= NUMBERED_POINTS:
         for i, name in enumerate(names):
             ax.annotate(
-                f"{i + 1}. {name}",
+                f"{i + 1}. {name}" if len(names) <= NAMED_POINTS else str(i + 1),
                 (cvar[i], mean_profit[i]),
                 fontsize=7,
                 xytext=(4, 3 if i % 2 else -9),

@@ -335,14 +335,16 @@ def report(
     _check_out(target)
     threads = check_threads(threads)
     prepared = {}
-    for c in pf.campaigns:
-        try:
-            prepared[c.name] = prepare(c.strategy, pf.method)
-        except ValueError as err:
-            from forecast.portfolio import PortfolioError
+    with bar(len(pf.campaigns), "checking campaigns", progress, unit="campaign") as tick:
+        for c in pf.campaigns:
+            try:
+                prepared[c.name] = prepare(c.strategy, pf.method)
+            except ValueError as err:
+                from forecast.portfolio import PortfolioError
 
-            where = pf.source or "portfolio"
-            raise PortfolioError(f"{where}: campaign {c.name!r}: {err}") from None
+                where = pf.source or "portfolio"
+                raise PortfolioError(f"{where}: campaign {c.name!r}: {err}") from None
+            tick(1)
     keys = {c.name: campaign_key(pf, c) for c in pf.campaigns}
     meta = _metadata(pf, "portfolio_results", {n: p.method for n, p in prepared.items()})
 

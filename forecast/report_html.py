@@ -156,9 +156,9 @@ def render(
             (x, p.profit[f"var{level_label(x)}"], p.profit[f"cvar{level_label(x)}"])
             for x in pf.risk_levels
         ]
-        hist = P.profit_histogram(p.hist, p.profit["mean"], risk, cur, name)
+        hist = P.profit_histogram(p.hist, p.profit["mean"], risk, cur)
         tick(1)
-        fan = P.fan_chart(p.session_labels, FAN_QUANTILES, p.fan, p.fan_mean, cur, name)
+        fan = P.fan_chart(p.session_labels, FAN_QUANTILES, p.fan, p.fan_mean, cur)
         tick(1)
         campaign = next(c for c in pf.campaigns if c.name == name)
         source = e(campaign.file.name) if campaign.file else "built in Python"

@@ -18,15 +18,55 @@ counts instead of viewers without changing any distribution.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
 _BELOW = 20  # the last piece ends at alpha * 2^-20; below it S = 1 - (x/alpha)^beta to 2^-40
 _BLOCK = 2048  # points per vectorised block (bounds memory)
+
+#: Sessions whose integrals are remembered: a portfolio's campaigns often repeat a session
+#: (the same influencer, hours and products in several plans), and its integrals cost more
+#: than the rest of compiling a strategy. The functions are pure, so a remembered result is
+#: the same bits as a recomputed one.
+MEMO_SESSIONS = 1024
+
+_R = TypeVar("_R")
+
+
+def _memo(func: Callable[..., _R]) -> Callable[..., _R]:
+    """Remember ``func``'s result per value of its arguments: float64 arrays (by their bytes
+    and shape) and floats. Arrays it returns are made read-only."""
+
+    @functools.lru_cache(maxsize=MEMO_SESSIONS)
+    def by_value(*key: Any) -> _R:
+        args = [
+            np.frombuffer(k[1], dtype=np.float64).reshape(k[0]) if isinstance(k, tuple) else k
+            for k in key
+        ]
+        out = func(*args)
+        for value in vars(out).values() if hasattr(out, "__dict__") else ():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return out
+
+    @functools.wraps(func)
+    def wrapper(*args: Any) -> _R:
+        key = [
+            (a.shape, np.ascontiguousarray(a, dtype=np.float64).tobytes())
+            if isinstance(a, np.ndarray)
+            else float(a)
+            for a in args
+        ]
+        return by_value(*key)
+
+    return wrapper
 
 
 def _moments(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +108,7 @@ def expected_stay(y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return _moments(y, alpha, beta)[0]
 
 
+@_memo
 def mean_stay(
     t0: np.ndarray, width: np.ndarray, rate: np.ndarray, span: float, alpha: float, beta: float
 ) -> float:
@@ -100,6 +141,7 @@ class Patterns:
     rate: np.ndarray  # float64[P]
 
 
+@_memo
 def exposure_patterns(
     t0: np.ndarray,
     width: np.ndarray,
