@@ -25,7 +25,7 @@ from forecast.model import (
     TierValues,
 )
 from forecast.portfolio import Campaign, Portfolio, PortfolioError, load_portfolio
-from forecast.report import Report, ReportInterrupted, report
+from forecast.reporting import Report, ReportInterrupted, report
 from forecast.results import Forecast
 from forecast.runner import cohort_reasons, run
 from forecast.strategy_file import StrategyFileError, load, strategy_from_dict, strategy_to_dict

@@ -163,7 +163,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from forecast.portfolio import load_portfolio
-    from forecast.report import ReportInterrupted, report
+    from forecast.reporting import ReportInterrupted, report
 
     def note(text: str) -> None:
         print(f"forecast: {text}", file=sys.stderr)
@@ -219,7 +219,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "(column 'saturated' per session).\n"
         "Try: forecast run micro_then_mega.toml, the same sessions in reverse order.\n"
     )
-    fc = run(file, paths=args.paths, seed=args.seed)
+    fc = run(file, paths=args.paths, seed=args.seed, progress=True)
     _print_result(fc)
     print("\nmean per session:")
     print(_show(fc.session_summary().drop("session"), precision=1))

@@ -239,7 +239,7 @@ def _build(
     fx = _check(owner, v.positive, owner, "fx_per_cny", data.get("fx_per_cny", 1.0))
     if currency != "CNY" and not fx_given:
         raise _fail(
-            owner, "fx_per_cny", None, f"required with currency {currency!r}: {currency} per CNY"
+            owner, "fx_per_cny", None, f"required with currency {currency!r}: the {currency} one CNY buys"
         )
     if currency == "CNY" and fx != 1.0:
         raise _fail(owner, "fx_per_cny", fx, "must be 1 (or left out) when currency is CNY")

@@ -34,7 +34,7 @@ def bar(total: int, desc: str, enabled: bool, unit: str = "path") -> Iterator[Ti
         total=total,
         desc=desc,
         unit=unit,
-        unit_scale=True,
+        unit_scale=total >= 10_000,  # 12.3k/100k paths; whole numbers for campaigns, figures
         delay=DELAY_S,
         disable=None,  # None: off unless the stream is a terminal
         file=sys.stderr,

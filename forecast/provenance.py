@@ -29,7 +29,7 @@ def versions() -> dict[str, str]:
 def code_digest() -> str:
     """SHA-256 (hex) of every source file of the ``forecast`` and ``kernels`` packages: two
     runs with the same digest, seed and inputs give the same numbers. A report resumed after
-    the code changed recomputes the campaigns it kept (`forecast.report`)."""
+    the code changed recomputes the campaigns it kept (`forecast.reporting`)."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for package in ("forecast", "kernels"):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from forecast.portfolio import Portfolio
-    from forecast.report import CampaignPlot
+    from forecast.reporting import CampaignPlot
 
 _STYLE = """
 body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d1d1f;
@@ -130,7 +130,7 @@ def render(
 ) -> str:
     """The page. ``tick(1)`` is called after each figure is drawn."""
     from forecast import plots as P
-    from forecast.report import FAN_QUANTILES
+    from forecast.reporting import FAN_QUANTILES
     from forecast.risk import level_label
 
     cur = pf.currency
