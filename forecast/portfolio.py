@@ -238,9 +238,8 @@ def _build(
     fx_given = "fx_per_cny" in data
     fx = _check(owner, v.positive, owner, "fx_per_cny", data.get("fx_per_cny", 1.0))
     if currency != "CNY" and not fx_given:
-        raise _fail(
-            owner, "fx_per_cny", None, f"required with currency {currency!r}: the {currency} one CNY buys"
-        )
+        need = f"required with currency {currency!r}: the {currency} one CNY buys"
+        raise _fail(owner, "fx_per_cny", None, need)
     if currency == "CNY" and fx != 1.0:
         raise _fail(owner, "fx_per_cny", fx, "must be 1 (or left out) when currency is CNY")
     method = data.get("method", "auto")

@@ -219,6 +219,17 @@ def _write_part(path: Path, table: pa.Table, key: str, plot: dict[str, Any]) -> 
     atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
 
 
+def _has_part(path: Path, key: str) -> bool:
+    """Whether a kept part with this key is there (its footer alone is read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        info = json.loads((pq.read_schema(path).metadata or {})[PART_KEY])
+    except (OSError, KeyError, ValueError):
+        return False
+    return bool(info.get("key") == key)
+
+
 def _read_part(path: Path, key: str) -> tuple[pa.Table, dict[str, Any]] | None:
     """A kept part if it is whole and its key matches, else None."""
     import pyarrow.parquet as pq
@@ -355,7 +366,8 @@ def report(
         old = len(list(parts.glob("*.parquet")))
         shutil.rmtree(parts)
         if old:
-            say(f"discarded {old} campaigns kept by a stopped report (--resume keeps them)")
+            kept = f"{old} campaign{'s' if old != 1 else ''}"
+            say(f"discarded {kept} kept by a stopped report (--resume keeps them)")
     parts.mkdir(exist_ok=True)
     remove_stale(parts, [f"{k}.parquet" for k in keys.values()])
 
@@ -365,7 +377,7 @@ def report(
         with bar(total * pf.paths, f"report {pf.name}", progress) as tick:
             for c in pf.campaigns:
                 file = parts / f"{keys[c.name]}.parquet"
-                if resume and _read_part(file, keys[c.name]) is not None:
+                if resume and _has_part(file, keys[c.name]):
                     reused += 1
                     tick(pf.paths)
                     continue

@@ -255,7 +255,7 @@ def test_a_new_report_discards_what_a_stopped_one_kept(
     notes: list[str] = []
     again = fc.report(pf, tmp_path, log=notes.append)
     assert (again.reused, again.computed) == (0, 2)
-    assert notes == ["discarded 1 campaigns kept by a stopped report (--resume keeps them)"]
+    assert notes == ["discarded 1 campaign kept by a stopped report (--resume keeps them)"]
 
 
 def test_money_in_another_currency(example_dir: Path, tmp_path: Path) -> None:
