@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecast.portfolio import Campaign, Portfolio, load_portfolio
+from forecast.summary import DEFAULT_METRICS, QUANTILES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,24 +54,11 @@ HTML = "report.html"
 PARTS = ".forecast-parts"
 PART_KEY = b"forecast_part"
 
-#: Quantiles drawn in the fan chart of cumulative net sales.
-FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Quantiles drawn in the fan chart of cumulative net sales (those of the summaries).
+FAN_QUANTILES = QUANTILES
 
 #: Metrics of summary.parquet (money in the portfolio's currency).
-REPORT_METRICS = (
-    "views",
-    "orders",
-    "units",
-    "gmv",
-    "returns",
-    "net_sales",
-    "fees",
-    "commission",
-    "cost",
-    "profit",
-    "roi",
-    "influencer_income",
-)
+REPORT_METRICS = (*DEFAULT_METRICS, "influencer_income")
 
 Log = Callable[[str], None]
 

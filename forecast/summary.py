@@ -18,11 +18,13 @@ Rows with a null value (``roi`` when nothing was spent) are left out of that met
 from __future__ import annotations
 
 import math
-
-import numpy as np
-import polars as pl
+from typing import TYPE_CHECKING
 
 from forecast.risk import RISK_LEVEL, level_label, risk_columns
+
+if TYPE_CHECKING:  # imported where used: this module's names are read at `import forecast`
+    import numpy as np
+    import polars as pl
 
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 DEFAULT_METRICS = (
@@ -43,6 +45,8 @@ DEFAULT_METRICS = (
 def tail_risk(values: np.ndarray, level: float = RISK_LEVEL) -> tuple[float, float]:
     """(VaR, CVaR) at ``level`` of outcomes ``values`` (losses positive), by the definitions
     in this module's docstring."""
+    import numpy as np
+
     n = values.size
     k = max(1, math.ceil((1.0 - level) * n - 1e-9))
     worst = np.partition(values, k - 1)[:k]
@@ -57,6 +61,9 @@ def summarize(
     """One row per metric of ``frame``'s columns: n, mean, sd, mcse, quantiles, and for
     ``profit`` the tail risk at each of ``levels`` (``var95``, ``cvar95`` for 0.95, see
     `level_label`), p_loss and p_loss_mcse (null for other metrics)."""
+    import numpy as np
+    import polars as pl
+
     rows = []
     for name in metrics:
         col = frame.get_column(name).drop_nulls().cast(pl.Float64).to_numpy()

@@ -404,3 +404,16 @@ def test_report_from_python_objects(tmp_path: Path) -> None:
     assert p_loss == sorted(p_loss)  # lower is better
     meta = _meta(done.results_path)
     assert meta["portfolio"]["file"] is None and meta["portfolio"]["campaigns"][0]["file"] is None
+
+
+def test_names_in_any_script_and_markup_are_shown_as_written(tmp_path: Path) -> None:
+    """A Chinese campaign name draws (as boxes in the figures, no warning: warnings are
+    errors here) and appears as written in the page; markup in a name is escaped."""
+    from forecast import examples
+
+    s = fc.load(examples.path("one_mid_influencer"))
+    pf = fc.Portfolio.of({"火锅 团购": s, "<b>bold</b>": s}, seed=2, paths=200)
+    done = fc.report(pf, tmp_path)
+    page = done.html_path.read_text(encoding="utf-8")
+    assert "火锅 团购" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
