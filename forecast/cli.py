@@ -6,15 +6,19 @@
     forecast report PORTFOLIO.toml --out DIR [--resume] [--threads T]
     forecast demo [--paths N]
 
+run, compare and report also take ``--cluster ADDRESS`` (a Dask scheduler) or ``--workers N``
+(a local Dask cluster of N processes): see `forecast.cluster`.
+
 Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
@@ -70,17 +74,35 @@ def _print_result(fc: Forecast) -> None:
     print(_format_table(fc))
 
 
+def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]:
+    """The Dask backend ``--cluster`` / ``--workers`` ask for (None: run here)."""
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers = {args.workers} is not allowed; must be at least 1")
+    if args.cluster is None and args.workers is None:
+        return contextlib.nullcontext(None)
+    if args.threads is not None:
+        raise ValueError(
+            f"--threads = {args.threads} is not allowed with --cluster or --workers; "
+            "each worker uses its share of cores"
+        )
+    from forecast.cluster import command_line_backend
+
+    return command_line_backend(args.cluster, args.workers)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from forecast.runner import run
 
-    fc = run(
-        args.file,
-        paths=args.paths,
-        seed=args.seed,
-        method=args.method,
-        threads=args.threads,
-        progress=True,
-    )
+    with _backend(args) as backend:
+        fc = run(
+            args.file,
+            paths=args.paths,
+            seed=args.seed,
+            method=args.method,
+            threads=args.threads,
+            progress=True,
+            backend=backend,
+        )
     _print_result(fc)
     if args.out:
         fc.to_parquet(args.out)
@@ -93,15 +115,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     from forecast.compare import compare
 
-    cmp = compare(
-        args.files,
-        paths=args.paths,
-        seed=args.seed,
-        objective=args.objective,
-        method=args.method,
-        threads=args.threads,
-        progress=True,
-    )
+    with _backend(args) as backend:
+        cmp = compare(
+            args.files,
+            paths=args.paths,
+            seed=args.seed,
+            objective=args.objective,
+            method=args.method,
+            threads=args.threads,
+            progress=True,
+            backend=backend,
+        )
     seed = (
         f"{cmp.seed} (drawn; pass --seed {cmp.seed} to reproduce)" if cmp.seed_drawn else cmp.seed
     )
@@ -170,9 +194,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     pf = load_portfolio(args.portfolio)
     try:
-        done = report(
-            pf, args.out, resume=args.resume, threads=args.threads, progress=True, log=note
-        )
+        with _backend(args) as backend:
+            done = report(
+                pf,
+                args.out,
+                resume=args.resume,
+                threads=args.threads,
+                progress=True,
+                log=note,
+                backend=backend,
+            )
     except ReportInterrupted as stop:
         print(
             f"forecast: interrupted; {stop.done} of {stop.total} campaigns are kept in "
@@ -226,10 +257,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    """--cluster and --workers: run on Dask (pip install 'forecast[cluster]')."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cluster", metavar="ADDRESS", default=None, help="run on the Dask scheduler there"
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        default=None,
+        help="run on a local Dask cluster of N worker processes (cores shared among them)",
+    )
+
+
 def _kernel_options(p: argparse.ArgumentParser) -> None:
-    """--threads and --method, shared by the commands that simulate."""
+    """--threads, --method, --cluster and --workers, shared by the commands that simulate."""
     from forecast.runner import METHODS
 
+    _cluster_options(p)
     p.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
     p.add_argument(
         "--method",
@@ -276,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the campaigns an interrupted report finished in --out and compute the rest",
     )
     p_rep.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    _cluster_options(p_rep)
     p_rep.add_argument("--top", type=int, default=20, help="ranking rows printed (20)")
     p_rep.set_defaults(func=_cmd_report)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")

@@ -17,19 +17,23 @@ Conventions for a pair (A, B) and a metric:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from forecast import validation as v
 from forecast.model import Strategy
 from forecast.results import Forecast
 from forecast.runner import (
+    check_backend,
     check_method,
     check_paths,
     check_seed,
     check_threads,
+    forecast_of,
+    keeps_sessions,
     prepare,
     resolve_strategy,
     simulate,
@@ -185,6 +189,7 @@ def compare(
     threads: int | None = None,
     common_random_numbers: bool = True,
     progress: bool = False,
+    backend: Any = None,
 ) -> Comparison:
     """Run every strategy with the same seed (common random numbers) and compare them.
 
@@ -194,7 +199,8 @@ def compare(
     returning a number (higher is better). ``method``: as in `forecast.run`, but one kernel
     for all strategies, so that their paths stay paired: "auto" takes the cohort kernel only
     if it is exact for every strategy. ``progress``: a progress bar over all strategies'
-    paths, on a terminal (`forecast.progress`).
+    paths, on a terminal (`forecast.progress`). ``backend``: as in `forecast.run`; on a
+    cluster every strategy's tasks are submitted at once.
     """
     named = _named(strategies)
     if not callable(objective) and objective not in OBJECTIVES:
@@ -210,20 +216,48 @@ def compare(
     seed_value, drawn = check_seed(seed)
     threads = check_threads(threads)
     chosen = check_method(method)
+    cluster = check_backend(backend, threads)
     prepared = {name: prepare(strategy, chosen) for name, strategy in named.items()}
     if len({p.method for p in prepared.values()}) > 1:
         # "auto" falls back for some: run all on the per-viewer kernel to pair their paths
         prepared = {name: prepare(strategy, "viewer") for name, strategy in named.items()}
     from forecast.progress import bar
 
+    seeds = {
+        name: seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
+        for name in named
+    }
     forecasts: dict[str, Forecast] = {}
     with bar(n * len(named), "compare", progress) as tick:
-        for name, strategy in named.items():
-            s = seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
-            prep = prepared[name]
-            forecasts[name] = simulate(
-                strategy, n, s, prep.requested, threads=threads, prepared=prep, tick=tick
-            )
+        if cluster is None:
+            for name, strategy in named.items():
+                prep = prepared[name]
+                forecasts[name] = simulate(
+                    strategy,
+                    n,
+                    seeds[name],
+                    prep.requested,
+                    threads=threads,
+                    prepared=prep,
+                    tick=tick,
+                )
+        else:  # every strategy's tasks at once
+            started = time.perf_counter()
+            jobs = {
+                name: cluster.submit(
+                    prep,
+                    seeds[name],
+                    n,
+                    keep_sessions=keeps_sessions(prep, n),
+                    session_net=False,
+                )
+                for name, prep in prepared.items()
+            }
+            cluster.gather(list(jobs.values()), tick)
+            for name, job in jobs.items():
+                forecasts[name] = forecast_of(
+                    prepared[name], job.parts(), n, seeds[name], started=started
+                )
     return Comparison(forecasts, seed_value, drawn, objective, common_random_numbers)
 
 

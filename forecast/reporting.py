@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
-    from forecast.runner import Prepared
+    from forecast.runner import Blocks, Prepared
 
 RESULTS = "results.parquet"
 SUMMARY = "summary.parquet"
@@ -154,34 +154,34 @@ def run_campaign(
     threads: int | None = None,
     tick: Callable[[int], None] | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
-    """Simulate one campaign: its rows of results.parquet (an Arrow table, money in the
-    portfolio's currency) and what the report draws of it (JSON-ready)."""
+    """Simulate one campaign here, on ``threads`` numba threads: `campaign_output`."""
+    from forecast.runner import compute
+
+    parts = compute(
+        prepared,
+        portfolio.seed,
+        portfolio.paths,
+        keep_sessions=False,
+        session_net=True,
+        threads=threads,
+        tick=tick,
+    )
+    return campaign_output(portfolio, campaign, prepared, parts)
+
+
+def campaign_output(
+    portfolio: Portfolio, campaign: Campaign, prepared: Prepared, parts: list[Blocks]
+) -> tuple[pa.Table, dict[str, Any]]:
+    """A campaign's rows of results.parquet (an Arrow table, money in the portfolio's
+    currency) and what the report draws of it (JSON-ready), from its simulated parts."""
     import numpy as np
     import polars as pl
 
-    from forecast.runner import simulate
-    from forecast.tables import MONEY_COLUMNS, session_money
+    from forecast.tables import MONEY_COLUMNS
 
-    strategy = campaign.strategy
-    n, s = portfolio.paths, len(strategy.sessions)
-    net = np.empty((n, s))
-
-    def collect(first: int, counts: np.ndarray, money: np.ndarray) -> None:
-        net[first : first + counts.shape[0]] = session_money(strategy, money)["net_sales"]
-
-    fc = simulate(
-        strategy,
-        n,
-        portfolio.seed,
-        portfolio.method,
-        threads=threads,
-        keep_sessions=False,
-        prepared=prepared,
-        tick=tick,
-        on_block=collect,
-    )
+    frame = pl.concat([p.paths for p in parts], rechunk=True)
+    net = np.concatenate([p.net for p in parts if p.net is not None])
     fx = portfolio.fx_per_cny
-    frame = fc.paths
     if fx != 1.0:
         frame = frame.with_columns(pl.col(c) * fx for c in MONEY_COLUMNS)
         net *= fx
@@ -189,9 +189,9 @@ def run_campaign(
     cumulative = np.cumsum(net, axis=1)
     plot = {
         "campaign": campaign.name,
-        "method": fc.method,
-        "elapsed_s": fc.elapsed_s,
-        "session_labels": [f"d{x.day:g} {x.label}" for x in strategy.sessions],
+        "method": prepared.method,
+        "elapsed_s": sum(p.seconds for p in parts),
+        "session_labels": [f"d{x.day:g} {x.label}" for x in campaign.strategy.sessions],
         "fan": np.quantile(cumulative, FAN_QUANTILES, axis=0).tolist(),
         "fan_mean": cumulative.mean(axis=0).tolist(),
     }
@@ -312,6 +312,7 @@ def report(
     threads: int | None = None,
     progress: bool = False,
     log: Log | None = None,
+    backend: Any = None,
 ) -> Report:
     """Forecast every campaign of ``portfolio`` (a `Portfolio` or a portfolio file) and write
     results.parquet, summary.parquet and report.html into the directory ``out`` (created if
@@ -321,11 +322,13 @@ def report(
     stopped report kept (see this module's docstring). ``threads``: numba threads.
     ``progress``: progress bars on a terminal. ``log``: called with one-line notes (kept
     campaigns reused or discarded). Ctrl-C raises `ReportInterrupted` (a KeyboardInterrupt)
-    saying how many campaigns are kept.
+    saying how many campaigns are kept. ``backend``: as in `forecast.run`; on a cluster
+    every campaign's tasks are submitted at once, and each campaign is kept as soon as all
+    its tasks are back (the files are the same bytes as a local report's).
     """
     from forecast.io import remove_stale
     from forecast.progress import bar
-    from forecast.runner import check_threads, prepare
+    from forecast.runner import check_backend, check_threads, prepare
 
     started = time.perf_counter()
     say = log or (lambda _: None)
@@ -333,6 +336,7 @@ def report(
     target = Path(out)
     _check_out(target)
     threads = check_threads(threads)
+    cluster = check_backend(backend, threads)
     prepared = {}
     with bar(len(pf.campaigns), "checking campaigns", progress, unit="campaign") as tick:
         for c in pf.campaigns:
@@ -360,23 +364,44 @@ def report(
     remove_stale(parts, [f"{k}.parquet" for k in keys.values()])
 
     total = len(pf.campaigns)
-    reused = computed = 0
+    reused = 0
+    computed: list[str] = []
     try:
         with bar(total * pf.paths, f"report {pf.name}", progress) as tick:
+            todo = []
             for c in pf.campaigns:
-                file = parts / f"{keys[c.name]}.parquet"
-                if resume and _has_part(file, keys[c.name]):
+                if resume and _has_part(parts / f"{keys[c.name]}.parquet", keys[c.name]):
                     reused += 1
                     tick(pf.paths)
-                    continue
-                table, plot = run_campaign(pf, c, prepared[c.name], threads=threads, tick=tick)
-                _write_part(file, table, keys[c.name], plot)
-                computed += 1
+                else:
+                    todo.append(c)
+
+            def keep(c: Campaign, table: pa.Table, plot: dict[str, Any]) -> None:
+                _write_part(parts / f"{keys[c.name]}.parquet", table, keys[c.name], plot)
+                computed.append(c.name)
+
+            if cluster is None:
+                for c in todo:
+                    keep(c, *run_campaign(pf, c, prepared[c.name], threads=threads, tick=tick))
+            else:  # every campaign's tasks at once; each kept as soon as it is whole
+                jobs = [
+                    cluster.submit(
+                        prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
+                    )
+                    for c in todo
+                ]
+
+                def finished(i: int) -> None:
+                    c = todo[i]
+                    keep(c, *campaign_output(pf, c, prepared[c.name], jobs[i].parts()))
+                    jobs[i].release()
+
+                cluster.gather(jobs, tick, on_done=finished)
         if reused:
             say(f"reused {reused} of {total} campaigns kept by the stopped report")
         summary = _assemble(pf, target, parts, keys, meta, progress)
     except KeyboardInterrupt:
-        raise ReportInterrupted(reused + computed, total, parts) from None
+        raise ReportInterrupted(reused + len(computed), total, parts) from None
     shutil.rmtree(parts, ignore_errors=True)
     ranking = ranking_table(pf, summary)
     return Report(
@@ -385,7 +410,7 @@ def report(
         summary=summary,
         ranking=ranking,
         reused=reused,
-        computed=computed,
+        computed=len(computed),
         elapsed_s=time.perf_counter() - started,
         metadata=meta,
     )

@@ -18,6 +18,7 @@ from forecast.results import Forecast, strategy_hash
 
 if TYPE_CHECKING:
     import numpy as np
+    import polars as pl
 
     from forecast.cohort_plan import CohortPlan
     from forecast.compile import Compiled
@@ -98,6 +99,25 @@ def check_threads(threads: Any) -> int | None:
     return v.integer("run", "threads", threads, 1, max_threads)
 
 
+def check_backend(backend: Any, threads: int | None = None, chunk: int | None = None) -> Any:
+    """The `forecast.cluster.DaskBackend` that ``backend`` names, or None to run here;
+    refuses ``threads`` or ``chunk_paths`` with a cluster (each worker sets its own)."""
+    if backend is None or backend == "local":
+        return None
+    from forecast.cluster import resolve_backend
+
+    cluster = resolve_backend(backend)
+    for field, value in (("threads", threads), ("chunk_paths", chunk)):
+        if value is not None:
+            raise v.fail(
+                "run",
+                field,
+                value,
+                "must be left out with a Dask backend: each worker uses its share of cores",
+            )
+    return cluster
+
+
 def check_method(method: Any) -> str:
     """``method`` checked against `METHODS`."""
     if method not in METHODS:
@@ -163,6 +183,7 @@ def run(
     threads: int | None = None,
     chunk_paths: int | None = None,
     progress: bool = False,
+    backend: Any = None,
 ) -> Forecast:
     """Simulate ``paths`` campaigns of ``strategy`` and return their distribution.
 
@@ -186,6 +207,11 @@ def run(
 
     ``progress``: draw a progress bar on stderr when it is a terminal and the run takes more
     than a second (`forecast.progress`).
+
+    ``backend``: None or "local" runs here on numba threads; "dask", a
+    ``dask.distributed.Client`` or a `forecast.cluster.DaskBackend` runs the paths as tasks
+    on a Dask cluster, with the same bits (`forecast.cluster`). ``threads`` and
+    ``chunk_paths`` are then each worker's business and must be left out.
     """
     strat = resolve_strategy(strategy)
     n = check_paths(paths)
@@ -193,11 +219,20 @@ def run(
     threads = check_threads(threads)
     chunk = None if chunk_paths is None else v.integer("run", "chunk_paths", chunk_paths, 1)
     requested = check_method(method)
+    cluster = check_backend(backend, threads, chunk)
     from forecast.progress import bar
 
     with bar(n, strat.name, progress) as tick:
         return simulate(
-            strat, n, seed_value, requested, threads=threads, chunk=chunk, drawn=drawn, tick=tick
+            strat,
+            n,
+            seed_value,
+            requested,
+            threads=threads,
+            chunk=chunk,
+            drawn=drawn,
+            tick=tick,
+            backend=cluster,
         )
 
 
@@ -213,6 +248,142 @@ def rerun(forecast: Forecast, keep_sessions: bool) -> Forecast:
     )
 
 
+@dataclass
+class Blocks:
+    """What the kernel produced for paths ``first`` .. ``first + paths.height - 1``: whole
+    blocks of `BLOCK_PATHS` paths (the last may be short), as table rows."""
+
+    first: int
+    paths: pl.DataFrame
+    sessions: pl.DataFrame | None
+    totals: np.ndarray
+    """[blocks, sessions, len(SUMMARY_COLUMNS)]: each block's session totals, in order."""
+    net: np.ndarray | None
+    """[paths, sessions]: net sales (CNY) of each path's sessions, when asked for."""
+    seconds: float = 0.0
+    """Wall-clock seconds the kernel and the tables took, wherever they ran."""
+
+
+def run_blocks(
+    prep: Prepared,
+    seed: int,
+    lo: int,
+    hi: int,
+    *,
+    keep_sessions: bool,
+    session_net: bool = False,
+    chunk: int | None = None,
+    tick: Callable[[int], None] | None = None,
+) -> Blocks:
+    """Run the kernel for paths ``lo .. hi - 1`` (``lo`` a multiple of `BLOCK_PATHS`) on the
+    current numba threads, block by block (in calls of at most ``chunk`` paths), each block
+    turned into table rows and session totals, then dropped. ``tick(n)`` is called after
+    every kernel call with the ``n`` paths it finished."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.tables import (
+        SUMMARY_COLUMNS,
+        paths_table,
+        session_money,
+        session_totals,
+        sessions_table,
+    )
+    from kernels import layout as L
+
+    strat, compiled, plan = prep.strategy, prep.compiled, prep.plan
+    if chunk is None:
+        chunk = DEFAULT_CHUNK if prep.method == "cohort" else DEFAULT_VIEWER_CHUNK
+    if prep.method == "cohort":
+        from kernels.cohort import run_cohort
+
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_cohort(compiled, plan, seed, first, counts, money)
+    else:
+        from kernels.viewer import run_paths
+
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_paths(compiled, seed, first, counts, money)
+
+    s = compiled.n_sessions
+    step = min(chunk, BLOCK_PATHS)
+    started = time.perf_counter()
+    path_parts: list[pl.DataFrame] = []
+    session_parts: list[pl.DataFrame] = []
+    totals: list[np.ndarray] = []
+    nets: list[np.ndarray] = []
+    for first in range(lo, hi, BLOCK_PATHS):
+        m = min(hi, first + BLOCK_PATHS) - first
+        counts = np.zeros((m, s, L.N_COUNTS), dtype=np.int64)
+        money = np.zeros((m, s, L.N_MONEY), dtype=np.float64)
+        for a in range(0, m, step):
+            b = min(m, a + step)
+            kernel(first + a, counts[a:b], money[a:b])
+            if tick is not None:
+                tick(b - a)
+        path_parts.append(paths_table(strat, first, counts, money))
+        if keep_sessions:
+            session_parts.append(sessions_table(strat, first, counts, money))
+        totals.append(session_totals(strat, counts, money))
+        if session_net:
+            nets.append(np.ascontiguousarray(session_money(strat, money)["net_sales"]))
+    return Blocks(
+        first=lo,
+        paths=pl.concat(path_parts, rechunk=True),
+        sessions=pl.concat(session_parts, rechunk=True) if keep_sessions else None,
+        totals=np.stack(totals) if totals else np.zeros((0, s, len(SUMMARY_COLUMNS))),
+        net=np.concatenate(nets) if session_net else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def compute(
+    prep: Prepared,
+    seed: int,
+    n: int,
+    *,
+    keep_sessions: bool,
+    session_net: bool = False,
+    threads: int | None = None,
+    chunk: int | None = None,
+    tick: Callable[[int], None] | None = None,
+    backend: Any = None,
+) -> list[Blocks]:
+    """Paths ``0 .. n - 1`` of a prepared strategy, in order: here on ``threads`` numba
+    threads, or as tasks of `forecast.cluster.DaskBackend` ``backend`` (then the parts come
+    back as the tasks split them; `session_totals_of` and the tables do not depend on it)."""
+    if backend is not None:
+        parts: list[Blocks] = backend.compute(
+            prep, seed, n, keep_sessions=keep_sessions, session_net=session_net, tick=tick
+        )
+        return parts
+    with _threads(threads):
+        return [
+            run_blocks(
+                prep,
+                seed,
+                0,
+                n,
+                keep_sessions=keep_sessions,
+                session_net=session_net,
+                chunk=chunk,
+                tick=tick,
+            )
+        ]
+
+
+def session_totals_of(parts: list[Blocks]) -> np.ndarray:
+    """The session totals of a run, added block after block in path order from zero, so the
+    sum has the same bits however the paths were split into calls, tasks or machines."""
+    import numpy as np
+
+    totals = np.zeros(parts[0].totals.shape[1:])
+    for part in parts:
+        for block in part.totals:
+            totals += block
+    return totals
+
+
 def simulate(
     strat: Strategy,
     n: int,
@@ -225,71 +396,60 @@ def simulate(
     keep_sessions: bool | None = None,
     prepared: Prepared | None = None,
     tick: Callable[[int], None] | None = None,
-    on_block: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    backend: Any = None,
 ) -> Forecast:
-    """`run` on checked arguments. The kernel fills blocks of `BLOCK_PATHS` paths (in calls
-    of at most ``chunk`` paths); each block becomes rows of the path table and, if kept, of
-    the session table, and is added to the session totals, then dropped. ``keep_sessions``:
-    None keeps the session table up to `EAGER_SESSION_ROWS` rows.
+    """`run` on checked arguments (see `compute`). ``keep_sessions``: None keeps the session
+    table up to `EAGER_SESSION_ROWS` rows. ``prepared``: `prepare`'s result for this strategy
+    and ``requested`` (computed if None)."""
+    prep = prepare(strat, requested) if prepared is None else prepared
+    keep = keeps_sessions(prep, n, keep_sessions)
+    started = time.perf_counter()
+    parts = compute(
+        prep,
+        seed_value,
+        n,
+        keep_sessions=keep,
+        threads=threads,
+        chunk=chunk,
+        tick=tick,
+        backend=backend,
+    )
+    return forecast_of(prep, parts, n, seed_value, drawn=drawn, started=started)
 
-    ``prepared``: `prepare`'s result for this strategy and ``requested`` (computed if None);
-    ``tick(n)`` is called after every kernel call with the ``n`` paths it finished;
-    ``on_block(first_path, counts, money)`` sees each block's kernel output (arrays
-    [paths, sessions, columns] of `kernels.layout`) before it is dropped."""
-    import numpy as np
+
+def keeps_sessions(prep: Prepared, n: int, keep_sessions: bool | None = None) -> bool:
+    """Whether a run of ``n`` paths keeps its session table: ``keep_sessions`` if given,
+    else up to `EAGER_SESSION_ROWS` rows."""
+    if keep_sessions is not None:
+        return keep_sessions
+    return n * prep.compiled.n_sessions <= EAGER_SESSION_ROWS
+
+
+def forecast_of(
+    prep: Prepared,
+    parts: list[Blocks],
+    n: int,
+    seed_value: int,
+    *,
+    drawn: bool = False,
+    started: float | None = None,
+) -> Forecast:
+    """The `Forecast` of a run from its parts (in path order); ``started``: its
+    `time.perf_counter` start, for ``elapsed_s``."""
     import polars as pl
 
-    from forecast.tables import (
-        SUMMARY_COLUMNS,
-        paths_table,
-        session_means_table,
-        session_totals,
-        sessions_table,
-    )
-    from kernels import layout as L
+    from forecast.tables import session_means_table
 
-    prep = prepare(strat, requested) if prepared is None else prepared
-    compiled, plan, chosen = prep.compiled, prep.plan, prep.method
-    if chunk is None:
-        chunk = DEFAULT_CHUNK if chosen == "cohort" else DEFAULT_VIEWER_CHUNK
-    s = compiled.n_sessions
-    keep = n * s <= EAGER_SESSION_ROWS if keep_sessions is None else keep_sessions
-    if chosen == "cohort":
-        from kernels.cohort import run_cohort
-
-        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
-            run_cohort(compiled, plan, seed_value, first, counts, money)
-    else:
-        from kernels.viewer import run_paths
-
-        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
-            run_paths(compiled, seed_value, first, counts, money)
-
-    path_parts: list[pl.DataFrame] = []
-    session_parts: list[pl.DataFrame] = []
-    totals = np.zeros((s, len(SUMMARY_COLUMNS)))
-    step = min(chunk, BLOCK_PATHS)
-    started = time.perf_counter()
-    with _threads(threads):
-        for lo in range(0, n, BLOCK_PATHS):
-            m = min(n, lo + BLOCK_PATHS) - lo
-            counts = np.zeros((m, s, L.N_COUNTS), dtype=np.int64)
-            money = np.zeros((m, s, L.N_MONEY), dtype=np.float64)
-            for a in range(0, m, step):
-                b = min(m, a + step)
-                kernel(lo + a, counts[a:b], money[a:b])
-                if tick is not None:
-                    tick(b - a)
-            if on_block is not None:
-                on_block(lo, counts, money)
-            path_parts.append(paths_table(strat, lo, counts, money))
-            if keep:
-                session_parts.append(sessions_table(strat, lo, counts, money))
-            totals += session_totals(strat, counts, money)
-    paths_frame = pl.concat(path_parts, rechunk=True)
-    del path_parts
-    sessions_frame = pl.concat(session_parts, rechunk=True) if keep else None
-    elapsed = time.perf_counter() - started
+    strat, requested = prep.strategy, prep.requested
+    keep = parts[0].sessions is not None
+    paths_frame = pl.concat([p.paths for p in parts], rechunk=True)
+    sessions_frame = None
+    if keep:
+        sessions_frame = pl.concat([p.sessions for p in parts if p.sessions is not None])
+        sessions_frame = sessions_frame.rechunk()
+    totals = session_totals_of(parts)
+    del parts
+    elapsed = None if started is None else time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict
 
@@ -298,7 +458,7 @@ def simulate(
         "seed": seed_value,
         "seed_drawn": drawn,
         "paths": n,
-        "method": chosen,
+        "method": prep.method,
         "method_requested": requested,
         "strategy": strategy_to_dict(strat),
         "strategy_sha256": strategy_hash(strat),
@@ -310,7 +470,7 @@ def simulate(
         strategy=strat,
         seed=seed_value,
         n_paths=n,
-        method=chosen,
+        method=prep.method,
         paths=paths_frame,
         _sessions=sessions_frame,
         _session_means=session_means_table(strat, totals, n),
