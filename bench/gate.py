@@ -45,6 +45,9 @@ SHORT = (
     "bench/test_bench_cohort.py::test_cohort_run_vs_viewer_kernel",
 )
 ROUNDS = {"short": 5, "full": 7}
+#: The suites of the full run: all but the Dask scaling suite, which judges nothing and
+#: takes minutes (run it alone: python -m pytest bench/test_bench_cluster.py).
+FULL = ("bench", "--ignore=bench/test_bench_cluster.py")
 
 #: measure(tests, rounds) -> {"figures": {...}, "ratios": {...}} (see `bench.conftest`)
 Measure = Callable[[list[str], int], dict[str, Any]]
@@ -119,7 +122,7 @@ def gate(
 ) -> tuple[bool, list[Verdict], list[dict[str, Any]]]:
     """Measure, judge, and measure again what failed, up to ``attempts`` runs in all."""
     rounds = ROUNDS["short" if short else "full"]
-    runs = [measure(list(SHORT) if short else ["bench"], rounds)]
+    runs = [measure(list(SHORT if short else FULL), rounds)]
     verdicts = judge(baseline, runs)
     for _ in range(attempts - 1):
         failing = [v.name for v in verdicts if not v.passed and v.kind == "ratio"]
@@ -175,7 +178,7 @@ def machine() -> dict[str, Any]:
 def update(path: Path, repeat: int, tolerance: float, measure: Measure = run_suite) -> None:
     """Measure the whole suite ``repeat`` times and write the median of each ratio as the
     baseline (to a temporary file, then moved into place)."""
-    runs = [measure(["bench"], ROUNDS["full"]) for _ in range(repeat)]
+    runs = [measure(list(FULL), ROUNDS["full"]) for _ in range(repeat)]
     names = [n for n in runs[0]["ratios"] if all(n in r["ratios"] for r in runs)]
     old = json.loads(path.read_text()) if path.exists() else {}
     data = {
