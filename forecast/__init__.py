@@ -12,6 +12,7 @@ Nothing is compiled at import; the numba kernels load on the first run (cached o
 
 from __future__ import annotations
 
+from forecast.cluster import DaskBackend
 from forecast.compare import Comparison, compare
 from forecast.io import read_parquet
 from forecast.model import (
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_SESSION_HOURS",
     "Campaign",
     "Comparison",
+    "DaskBackend",
     "Forecast",
     "Influencer",
     "MarketParams",

@@ -47,6 +47,9 @@ DEFAULT_TASK_PATHS = 16_384
 
 _KERNEL_LOCK = threading.Lock()
 
+#: Workers warmed through each client (by client id): seconds of `warm_up` per worker.
+_WARMED: dict[str, dict[str, dict[str, float]]] = {}
+
 
 def _distributed() -> Any:
     try:
@@ -150,14 +153,17 @@ class DaskBackend:
         self.task_paths = -(-size // BLOCK_PATHS) * BLOCK_PATHS
 
     def warm(self) -> dict[str, dict[str, float]]:
-        """`warm_up` on every worker now (a task pinned to each, in parallel); returns and
-        keeps each worker's seconds."""
-        workers = list(self.client.scheduler_info()["workers"])
+        """`warm_up` on every worker not yet warmed through this client (a task pinned to
+        each, in parallel); returns and keeps each worker's seconds. A worker that joins or
+        restarts later loads the kernels with its first task."""
+        done = _WARMED.setdefault(self.client.id, {})
+        workers = [w for w in self.client.scheduler_info()["workers"] if w not in done]
         futures = {
             w: self.client.submit(warm_up, workers=[w], allow_other_workers=False, pure=False)
             for w in workers
         }
-        self.warm_up_s = {w: f.result() for w, f in futures.items()}
+        done.update({w: f.result() for w, f in futures.items()})
+        self.warm_up_s = dict(done)
         return self.warm_up_s
 
     def submit(
@@ -166,10 +172,11 @@ class DaskBackend:
         """Submit the tasks of one strategy's ``n`` paths."""
         if not self.warm_up_s:
             self.warm()
-        [shared] = self.client.scatter([prep], broadcast=False, hash=False)
         ranges = [(lo, min(n, lo + self.task_paths)) for lo in range(0, n, self.task_paths)]
+        # the prepared strategy (tens of kB) travels inside each task rather than scattered
+        # once: a scattered copy dies with its worker, a task's own arguments never do
         futures = [
-            self.client.submit(_task, shared, seed, lo, hi, keep_sessions, session_net, pure=False)
+            self.client.submit(_task, prep, seed, lo, hi, keep_sessions, session_net, pure=False)
             for lo, hi in ranges
         ]
         return Submitted(futures, [hi - lo for lo, hi in ranges])

@@ -179,7 +179,7 @@ def campaign_output(
 
     from forecast.tables import MONEY_COLUMNS
 
-    frame = pl.concat([p.paths for p in parts], rechunk=True)
+    frame = pl.concat([p.paths for p in parts]).rechunk()
     net = np.concatenate([p.net for p in parts if p.net is not None])
     fx = portfolio.fx_per_cny
     if fx != 1.0:

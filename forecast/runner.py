@@ -327,10 +327,10 @@ def run_blocks(
         totals.append(session_totals(strat, counts, money))
         if session_net:
             nets.append(np.ascontiguousarray(session_money(strat, money)["net_sales"]))
-    return Blocks(
+    return Blocks(  # the blocks' frames as chunks: copied once, by `forecast_of`
         first=lo,
-        paths=pl.concat(path_parts, rechunk=True),
-        sessions=pl.concat(session_parts, rechunk=True) if keep_sessions else None,
+        paths=pl.concat(path_parts, rechunk=False),
+        sessions=pl.concat(session_parts, rechunk=False) if keep_sessions else None,
         totals=np.stack(totals) if totals else np.zeros((0, s, len(SUMMARY_COLUMNS))),
         net=np.concatenate(nets) if session_net else None,
         seconds=time.perf_counter() - started,
@@ -434,21 +434,24 @@ def forecast_of(
     drawn: bool = False,
     started: float | None = None,
 ) -> Forecast:
-    """The `Forecast` of a run from its parts (in path order); ``started``: its
-    `time.perf_counter` start, for ``elapsed_s``."""
+    """The `Forecast` of a run from its parts (in path order), which it empties as it copies
+    them into one table each (so a large run holds its rows once more at most, never twice
+    more); ``started``: the run's `time.perf_counter` start, for ``elapsed_s``."""
     import polars as pl
 
     from forecast.tables import session_means_table
 
     strat, requested = prep.strategy, prep.requested
     keep = parts[0].sessions is not None
-    paths_frame = pl.concat([p.paths for p in parts], rechunk=True)
+    totals = session_totals_of(parts)
+    paths_frame = pl.concat([p.paths for p in parts]).rechunk()  # one contiguous copy
+    for p in parts:
+        p.paths = paths_frame.clear()  # the blocks' rows are in paths_frame: let them go
     sessions_frame = None
     if keep:
         sessions_frame = pl.concat([p.sessions for p in parts if p.sessions is not None])
         sessions_frame = sessions_frame.rechunk()
-    totals = session_totals_of(parts)
-    del parts
+    parts.clear()
     elapsed = None if started is None else time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict

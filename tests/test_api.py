@@ -150,7 +150,16 @@ def test_import_compiles_nothing() -> None:
     import subprocess
     import sys
 
-    heavy = ("kernels.viewer", "numba", "numpy", "polars", "pyarrow", "matplotlib", "tqdm")
+    heavy = (
+        "kernels.viewer",
+        "numba",
+        "numpy",
+        "polars",
+        "pyarrow",
+        "matplotlib",
+        "tqdm",
+        "distributed",
+    )
     code = f"import sys, forecast; print(*[m in sys.modules for m in {heavy!r}])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"] * len(heavy)

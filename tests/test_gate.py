@@ -40,7 +40,7 @@ class Fake:
 def test_within_tolerance_passes_in_one_run() -> None:
     fake = Fake(result(0.0376, 1.43, memory=900))  # just above 75 % of each baseline
     ok, verdicts, _ = gate.gate(BASE, short=False, attempts=3, measure=fake)
-    assert ok and len(fake.calls) == 1 and fake.calls[0] == (["bench"], gate.ROUNDS["full"])
+    assert ok and len(fake.calls) == 1 and fake.calls[0] == (list(gate.FULL), gate.ROUNDS["full"])
     assert [v.passed for v in verdicts] == [True, True, True]
 
 
