@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import forecast as fc
+from bench.memory_probe import peak_bytes
 from forecast import examples
 
 CAMPAIGNS = 200
@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> None:
         elapsed = time.perf_counter() - started
         rows = done.summary.height
         sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(
         json.dumps(
             {
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
                 "elapsed_s": elapsed,
                 "summary_rows": rows,
                 "file_bytes": sizes,
-                "peak_bytes": peak_kib * 1024,
+                "peak_bytes": peak_bytes(),
             }
         )
     )
