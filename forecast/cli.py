@@ -316,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="forecast every campaign of a portfolio file into Parquet and HTML"
     )
     p_rep.add_argument("portfolio", help="portfolio file (TOML, see forecast.portfolio)")
-    p_rep.add_argument("--out", required=True, help="directory for the report's files")
+    p_rep.add_argument(
+        "--out", required=True, metavar="DIR", help="directory for the report's files"
+    )
     p_rep.add_argument(
         "--resume",
         action="store_true",
