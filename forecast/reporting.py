@@ -19,9 +19,11 @@ Safety. Every file is written to a temporary name and moved into place (`forecas
 the three together at the end: a report stopped at any point leaves the previous report's
 files whole. Each finished campaign is kept at once in ``out/.forecast-parts/`` under a key
 of everything that determines its numbers (`campaign_key`). After Ctrl-C, ``resume=True``
-(``--resume``) reuses the parts whose key still matches and computes the rest; the files are
-then identical, byte for byte, to those of an uninterrupted run. The parts are removed once
-the report is written. Without ``resume`` a new report starts from nothing.
+(``--resume``) reuses the parts whose key still matches and computes the rest; results.parquet
+and summary.parquet are then identical, byte for byte, to those of an uninterrupted run, and
+report.html differs only in the times it shows (when it was made, seconds per campaign).
+The parts are removed once the report is written. Without ``resume`` a new report starts
+from nothing.
 
 Memory: one campaign's path table at a time, plus per campaign a histogram and a few
 quantiles, so a portfolio of 200 campaigns x 10,000 paths runs within 2 GiB.
