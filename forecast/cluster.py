@@ -216,7 +216,7 @@ class DaskBackend:
         session_net: bool = False,
         tick: Callable[[int], None] | None = None,
     ) -> list[Blocks]:
-        """The parts of one strategy's run, in path order (`forecast.runner.compute`)."""
+        """The parts of one strategy's run, in path order (`forecast.runner.Backend`)."""
         job = self.submit(prep, seed, n, keep_sessions=keep_sessions, session_net=session_net)
         self.gather([job], tick)
         return job.parts()

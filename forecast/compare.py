@@ -17,7 +17,6 @@ Conventions for a pair (A, B) and a metric:
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,6 @@ from forecast.runner import (
     keeps_sessions,
     prepare,
     resolve_strategy,
-    simulate,
 )
 
 if TYPE_CHECKING:
@@ -227,37 +225,17 @@ def compare(
         name: seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
         for name in named
     }
-    forecasts: dict[str, Forecast] = {}
-    with bar(n * len(named), "compare", progress) as tick:
-        if cluster is None:
-            for name, strategy in named.items():
-                prep = prepared[name]
-                forecasts[name] = simulate(
-                    strategy,
-                    n,
-                    seeds[name],
-                    prep.requested,
-                    threads=threads,
-                    prepared=prep,
-                    tick=tick,
-                )
-        else:  # every strategy's tasks at once
-            started = time.perf_counter()
-            jobs = {
-                name: cluster.submit(
-                    prep,
-                    seeds[name],
-                    n,
-                    keep_sessions=keeps_sessions(prep, n),
-                    session_net=False,
-                )
-                for name, prep in prepared.items()
-            }
-            cluster.gather(list(jobs.values()), tick)
-            for name, job in jobs.items():
-                forecasts[name] = forecast_of(
-                    prepared[name], job.parts(), n, seeds[name], started=started
-                )
+    with bar(n * len(named), "compare", progress) as tick:  # on a cluster: all at once
+        jobs = {
+            name: cluster.submit(
+                prep, seeds[name], n, keep_sessions=keeps_sessions(prep, n), session_net=False
+            )
+            for name, prep in prepared.items()
+        }
+        cluster.gather(list(jobs.values()), tick)
+    forecasts = {
+        name: forecast_of(prepared[name], job.parts(), n, seeds[name]) for name, job in jobs.items()
+    }
     return Comparison(forecasts, seed_value, drawn, objective, common_random_numbers)
 
 

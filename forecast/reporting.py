@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from forecast.plots import Histogram
     from forecast.runner import Blocks, Prepared
 
 RESULTS = "results.parquet"
@@ -83,8 +84,8 @@ class CampaignPlot:
     session_labels: list[str]
     fan: np.ndarray  # [len(FAN_QUANTILES), sessions], cumulative net sales
     fan_mean: np.ndarray  # [sessions]
-    hist: Any = None  # forecast.plots.Histogram of profit
-    profit: dict[str, float] = field(default_factory=dict)  # summary row of profit
+    hist: Histogram  # of profit
+    profit: dict[str, float]  # the summary row of profit
 
 
 @dataclass
@@ -148,29 +149,6 @@ def _check_out(out: Path) -> None:
         )
 
 
-def run_campaign(
-    portfolio: Portfolio,
-    campaign: Campaign,
-    prepared: Prepared,
-    *,
-    threads: int | None = None,
-    tick: Callable[[int], None] | None = None,
-) -> tuple[pa.Table, dict[str, Any]]:
-    """Simulate one campaign here, on ``threads`` numba threads: `campaign_output`."""
-    from forecast.runner import compute
-
-    parts = compute(
-        prepared,
-        portfolio.seed,
-        portfolio.paths,
-        keep_sessions=False,
-        session_net=True,
-        threads=threads,
-        tick=tick,
-    )
-    return campaign_output(portfolio, campaign, prepared, parts)
-
-
 def campaign_output(
     portfolio: Portfolio, campaign: Campaign, prepared: Prepared, parts: list[Blocks]
 ) -> tuple[pa.Table, dict[str, Any]]:
@@ -209,15 +187,23 @@ def _write_part(path: Path, table: pa.Table, key: str, plot: dict[str, Any]) -> 
     atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
 
 
+def _part_info(metadata: dict[bytes, bytes] | None, key: str) -> dict[str, Any] | None:
+    """What a kept part says of its campaign, if its key is ``key``."""
+    try:
+        info: dict[str, Any] = json.loads((metadata or {})[PART_KEY])
+    except (KeyError, ValueError):
+        return None
+    return info if info.get("key") == key else None
+
+
 def _has_part(path: Path, key: str) -> bool:
     """Whether a kept part with this key is there (its footer alone is read)."""
     import pyarrow.parquet as pq
 
     try:
-        info = json.loads((pq.read_schema(path).metadata or {})[PART_KEY])
-    except (OSError, KeyError, ValueError):
+        return _part_info(pq.read_schema(path).metadata, key) is not None
+    except OSError:
         return False
-    return bool(info.get("key") == key)
 
 
 def _read_part(path: Path, key: str) -> tuple[pa.Table, dict[str, Any]] | None:
@@ -226,12 +212,10 @@ def _read_part(path: Path, key: str) -> tuple[pa.Table, dict[str, Any]] | None:
 
     try:
         table = pq.read_table(path)
-        info = json.loads((table.schema.metadata or {})[PART_KEY])
-    except (OSError, KeyError, ValueError):
+    except OSError:
         return None
-    if info.get("key") != key:
-        return None
-    return table.replace_schema_metadata(None), info
+    info = _part_info(table.schema.metadata, key)
+    return None if info is None else (table.replace_schema_metadata(None), info)
 
 
 def _metadata(portfolio: Portfolio, kind: str, methods: dict[str, str]) -> dict[str, Any]:
@@ -378,34 +362,28 @@ def report(
                 else:
                     todo.append(c)
 
-            def keep(c: Campaign, table: pa.Table, plot: dict[str, Any]) -> None:
+            # each campaign kept as soon as it is whole (on a cluster, all run at once)
+            jobs = [
+                cluster.submit(
+                    prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
+                )
+                for c in todo
+            ]
+
+            def keep(i: int) -> None:
+                c = todo[i]
+                table, plot = campaign_output(pf, c, prepared[c.name], jobs[i].parts())
+                jobs[i].release()
                 _write_part(parts / f"{keys[c.name]}.parquet", table, keys[c.name], plot)
                 computed.append(c.name)
 
-            if cluster is None:
-                for c in todo:
-                    keep(c, *run_campaign(pf, c, prepared[c.name], threads=threads, tick=tick))
-            else:  # every campaign's tasks at once; each kept as soon as it is whole
-                jobs = [
-                    cluster.submit(
-                        prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
-                    )
-                    for c in todo
-                ]
-
-                def finished(i: int) -> None:
-                    c = todo[i]
-                    keep(c, *campaign_output(pf, c, prepared[c.name], jobs[i].parts()))
-                    jobs[i].release()
-
-                cluster.gather(jobs, tick, on_done=finished)
+            cluster.gather(jobs, tick, on_done=keep)
         if reused:
             say(f"reused {reused} of {total} campaigns kept by the stopped report")
-        summary = _assemble(pf, target, parts, keys, meta, progress)
+        summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
     except KeyboardInterrupt:
         raise ReportInterrupted(reused + len(computed), total, parts) from None
     shutil.rmtree(parts, ignore_errors=True)
-    ranking = ranking_table(pf, summary)
     return Report(
         portfolio=pf,
         out=target,
@@ -425,9 +403,9 @@ def _assemble(
     keys: dict[str, str],
     meta: dict[str, Any],
     progress: bool,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Stream the kept parts into results.parquet, summarize them, draw the report, and move
-    the three files into place together; returns the summary."""
+    the three files into place together; returns the summary and the ranking."""
     import numpy as np
     import polars as pl
     import pyarrow.parquet as pq
@@ -484,4 +462,4 @@ def _assemble(
         with bar(2 * len(plots) + 2, "figures", progress, unit="fig") as tick:
             page = render(pf, summary, ranking, plots, meta, tick)
         Path(html).write_text(page, encoding="utf-8")
-    return summary
+    return summary, ranking

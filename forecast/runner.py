@@ -6,10 +6,10 @@ import contextlib
 import numbers
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from forecast import validation as v
 from forecast.model import Strategy
@@ -99,19 +99,21 @@ def check_threads(threads: Any) -> int | None:
     return v.integer("run", "threads", threads, 1, max_threads)
 
 
-def check_backend(backend: Any, threads: int | None = None, chunk: int | None = None) -> Any:
-    """The `forecast.cluster.DaskBackend` that ``backend`` names, or None to run here;
-    refuses ``threads`` or ``chunk_paths`` with a cluster (each worker sets its own)."""
+def check_backend(backend: Any, threads: int | None = None, chunk: int | None = None) -> Backend:
+    """The backend that ``backend`` names: a `LocalBackend` on ``threads`` threads and
+    ``chunk`` paths a kernel call for None or "local", else a `forecast.cluster.DaskBackend`
+    (which refuses ``threads`` and ``chunk_paths``: each worker sets its own)."""
     if backend is None or backend == "local":
-        return None
+        return LocalBackend(threads, chunk)
     from forecast.cluster import resolve_backend
 
     cluster = resolve_backend(backend)
-    for field, value in (("threads", threads), ("chunk_paths", chunk)):
+    assert cluster is not None
+    for name, value in (("threads", threads), ("chunk_paths", chunk)):
         if value is not None:
             raise v.fail(
                 "run",
-                field,
+                name,
                 value,
                 "must be left out with a Dask backend: each worker uses its share of cores",
             )
@@ -223,17 +225,7 @@ def run(
     from forecast.progress import bar
 
     with bar(n, strat.name, progress) as tick:
-        return simulate(
-            strat,
-            n,
-            seed_value,
-            requested,
-            threads=threads,
-            chunk=chunk,
-            drawn=drawn,
-            tick=tick,
-            backend=cluster,
-        )
+        return simulate(strat, n, seed_value, requested, drawn=drawn, tick=tick, backend=cluster)
 
 
 def rerun(forecast: Forecast, keep_sessions: bool) -> Forecast:
@@ -250,10 +242,9 @@ def rerun(forecast: Forecast, keep_sessions: bool) -> Forecast:
 
 @dataclass
 class Blocks:
-    """What the kernel produced for paths ``first`` .. ``first + paths.height - 1``: whole
-    blocks of `BLOCK_PATHS` paths (the last may be short), as table rows."""
+    """What the kernel produced for a range of paths (`run_blocks`): whole blocks of
+    `BLOCK_PATHS` paths (the last may be short), as table rows."""
 
-    first: int
     paths: pl.DataFrame
     sessions: pl.DataFrame | None
     totals: np.ndarray
@@ -328,7 +319,6 @@ def run_blocks(
         if session_net:
             nets.append(np.ascontiguousarray(session_money(strat, money)["net_sales"]))
     return Blocks(  # the blocks' frames as chunks: copied once, by `forecast_of`
-        first=lo,
         paths=pl.concat(path_parts, rechunk=False),
         sessions=pl.concat(session_parts, rechunk=False) if keep_sessions else None,
         totals=np.stack(totals) if totals else np.zeros((0, s, len(SUMMARY_COLUMNS))),
@@ -337,39 +327,123 @@ def run_blocks(
     )
 
 
-def compute(
-    prep: Prepared,
-    seed: int,
-    n: int,
-    *,
-    keep_sessions: bool,
-    session_net: bool = False,
-    threads: int | None = None,
-    chunk: int | None = None,
-    tick: Callable[[int], None] | None = None,
-    backend: Any = None,
-) -> list[Blocks]:
-    """Paths ``0 .. n - 1`` of a prepared strategy, in order: here on ``threads`` numba
-    threads, or as tasks of `forecast.cluster.DaskBackend` ``backend`` (then the parts come
-    back as the tasks split them; `session_totals_of` and the tables do not depend on it)."""
-    if backend is not None:
-        parts: list[Blocks] = backend.compute(
-            prep, seed, n, keep_sessions=keep_sessions, session_net=session_net, tick=tick
-        )
-        return parts
-    with _threads(threads):
-        return [
-            run_blocks(
-                prep,
-                seed,
-                0,
-                n,
-                keep_sessions=keep_sessions,
-                session_net=session_net,
-                chunk=chunk,
-                tick=tick,
-            )
-        ]
+class Job(Protocol):
+    """One strategy's submitted paths (`Backend.submit`)."""
+
+    def parts(self) -> list[Blocks]:
+        """Its results, in path order, once gathered."""
+        ...
+
+    def release(self) -> None:
+        """Drop the results once used."""
+        ...
+
+
+class Backend(Protocol):
+    """Where paths run: `LocalBackend` (here) or `forecast.cluster.DaskBackend`."""
+
+    def submit(
+        self, prep: Prepared, seed: int, n: int, *, keep_sessions: bool, session_net: bool
+    ) -> Job:
+        """Paths ``0 .. n - 1`` of ``prep``, to be run."""
+        ...
+
+    def gather(
+        self,
+        jobs: Sequence[Any],
+        tick: Callable[[int], None] | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> None:
+        """Run (or wait for) ``jobs``: ``tick(paths)`` as paths finish, ``on_done(i)`` once
+        job ``i`` has all its results."""
+        ...
+
+    def compute(
+        self,
+        prep: Prepared,
+        seed: int,
+        n: int,
+        *,
+        keep_sessions: bool,
+        session_net: bool = False,
+        tick: Callable[[int], None] | None = None,
+    ) -> list[Blocks]:
+        """Submit and gather one strategy's paths."""
+        ...
+
+
+@dataclass
+class LocalJob:
+    """One strategy's paths, to run when `LocalBackend.gather` comes to them."""
+
+    prep: Prepared
+    seed: int
+    n: int
+    keep_sessions: bool
+    session_net: bool
+    results: list[Blocks] = field(default_factory=list)
+
+    def parts(self) -> list[Blocks]:
+        return self.results
+
+    def release(self) -> None:
+        """Drop the results once used."""
+        self.results = []
+
+
+@dataclass
+class LocalBackend:
+    """Runs here, on ``threads`` numba threads (None: all) in kernel calls of ``chunk``
+    paths (None: `DEFAULT_CHUNK` or `DEFAULT_VIEWER_CHUNK`). It has the interface of
+    `forecast.cluster.DaskBackend`, so `run`, `compare` and `report` have one code path:
+    ``submit`` one strategy's paths, ``gather`` a list of them, ``compute`` both at once."""
+
+    threads: int | None = None
+    chunk: int | None = None
+
+    def submit(
+        self, prep: Prepared, seed: int, n: int, *, keep_sessions: bool, session_net: bool
+    ) -> LocalJob:
+        return LocalJob(prep, seed, n, keep_sessions, session_net)
+
+    def gather(
+        self,
+        jobs: Sequence[LocalJob],
+        tick: Callable[[int], None] | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> None:
+        """Run the jobs one after another; ``tick(paths)`` after every kernel call,
+        ``on_done(i)`` once job ``i`` has its results."""
+        with _threads(self.threads):
+            for i, job in enumerate(jobs):
+                part = run_blocks(
+                    job.prep,
+                    job.seed,
+                    0,
+                    job.n,
+                    keep_sessions=job.keep_sessions,
+                    session_net=job.session_net,
+                    chunk=self.chunk,
+                    tick=tick,
+                )
+                job.results = [part]
+                if on_done is not None:
+                    on_done(i)
+
+    def compute(
+        self,
+        prep: Prepared,
+        seed: int,
+        n: int,
+        *,
+        keep_sessions: bool,
+        session_net: bool = False,
+        tick: Callable[[int], None] | None = None,
+    ) -> list[Blocks]:
+        """The parts of one strategy's run, in path order."""
+        job = self.submit(prep, seed, n, keep_sessions=keep_sessions, session_net=session_net)
+        self.gather([job], tick)
+        return job.parts()
 
 
 def session_totals_of(parts: list[Blocks]) -> np.ndarray:
@@ -390,31 +464,20 @@ def simulate(
     seed_value: int,
     requested: str,
     *,
-    threads: int | None = None,
-    chunk: int | None = None,
     drawn: bool = False,
     keep_sessions: bool | None = None,
     prepared: Prepared | None = None,
     tick: Callable[[int], None] | None = None,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> Forecast:
-    """`run` on checked arguments (see `compute`). ``keep_sessions``: None keeps the session
-    table up to `EAGER_SESSION_ROWS` rows. ``prepared``: `prepare`'s result for this strategy
-    and ``requested`` (computed if None)."""
+    """`run` on checked arguments, on ``backend`` (default: here, on all threads).
+    ``keep_sessions``: None keeps the session table up to `EAGER_SESSION_ROWS` rows.
+    ``prepared``: `prepare`'s result for this strategy and ``requested`` (computed if
+    None)."""
     prep = prepare(strat, requested) if prepared is None else prepared
     keep = keeps_sessions(prep, n, keep_sessions)
-    started = time.perf_counter()
-    parts = compute(
-        prep,
-        seed_value,
-        n,
-        keep_sessions=keep,
-        threads=threads,
-        chunk=chunk,
-        tick=tick,
-        backend=backend,
-    )
-    return forecast_of(prep, parts, n, seed_value, drawn=drawn, started=started)
+    parts = (backend or LocalBackend()).compute(prep, seed_value, n, keep_sessions=keep, tick=tick)
+    return forecast_of(prep, parts, n, seed_value, drawn=drawn)
 
 
 def keeps_sessions(prep: Prepared, n: int, keep_sessions: bool | None = None) -> bool:
@@ -432,11 +495,10 @@ def forecast_of(
     seed_value: int,
     *,
     drawn: bool = False,
-    started: float | None = None,
 ) -> Forecast:
     """The `Forecast` of a run from its parts (in path order), which it empties as it copies
     them into one table each (so a large run holds its rows once more at most, never twice
-    more); ``started``: the run's `time.perf_counter` start, for ``elapsed_s``."""
+    more). ``elapsed_s``: the seconds the parts took, wherever they ran."""
     import polars as pl
 
     from forecast.tables import session_means_table
@@ -444,6 +506,7 @@ def forecast_of(
     strat, requested = prep.strategy, prep.requested
     keep = parts[0].sessions is not None
     totals = session_totals_of(parts)
+    elapsed = sum(p.seconds for p in parts)
     paths_frame = pl.concat([p.paths for p in parts]).rechunk()  # one contiguous copy
     for p in parts:
         p.paths = paths_frame.clear()  # the blocks' rows are in paths_frame: let them go
@@ -452,7 +515,6 @@ def forecast_of(
         sessions_frame = pl.concat([p.sessions for p in parts if p.sessions is not None])
         sessions_frame = sessions_frame.rechunk()
     parts.clear()
-    elapsed = None if started is None else time.perf_counter() - started
     from forecast.io import FORMAT
     from forecast.strategy_file import strategy_to_dict
 

@@ -93,14 +93,16 @@ def test_python_api_silent_by_default(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_progress_counts_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bar's total is reached exactly: every kernel call reports its paths once."""
-    from forecast import progress
+    """The bar's total is reached exactly: every kernel call reports its paths once, for a
+    run (in calls of one 4,096-path block) and for a compare (one bar over both)."""
+    import tqdm
 
-    seen: list[int] = []
+    bars: list[tuple[int, list[int]]] = []
 
     class Recorder:
         def __init__(self, total: int, **kw: object) -> None:
-            self.total = total
+            self.seen: list[int] = []
+            bars.append((total, self.seen))
 
         def __enter__(self) -> Recorder:
             return self
@@ -109,16 +111,12 @@ def test_progress_counts_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
             return None
 
         def update(self, n: int) -> None:
-            seen.append(n)
-
-    import tqdm
+            self.seen.append(n)
 
     monkeypatch.setattr(tqdm, "tqdm", Recorder)
-    with progress.bar(10_000, "x", True) as tick:
-        fc.compare([examples.path("micro_only"), examples.path("mega_only")], paths=5000)
-        tick(0)
-    assert seen[-1] == 0
-    assert seen[:-1] == []  # compare drew its own bar, not this one
-    seen.clear()
     fc.run(examples.path("micro_only"), paths=10_000, seed=1, progress=True)
-    assert sum(seen) == 10_000 and len(seen) == 3  # blocks of 4096 paths
+    fc.compare([examples.path("micro_only"), examples.path("mega_only")], paths=5000, progress=True)
+    fc.run(examples.path("micro_only"), paths=10_000, seed=1)  # no bar asked for: none made
+    (run_total, run_seen), (cmp_total, cmp_seen) = bars
+    assert run_total == sum(run_seen) == 10_000 and run_seen == [4096, 4096, 1808]
+    assert cmp_total == sum(cmp_seen) == 10_000 and len(cmp_seen) == 4  # 2 blocks each

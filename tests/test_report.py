@@ -173,7 +173,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(
     out.mkdir()
     (out / "results.parquet").write_bytes(b"an earlier report")
     (out / "notes.txt").write_text("the user's own file")
-    real = report_module.run_campaign
+    real = report_module.campaign_output
     calls: list[str] = []
 
     def stopping(pf: Any, campaign: Any, *args: Any, **kw: Any) -> Any:
@@ -182,7 +182,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(
         calls.append(campaign.name)
         return real(pf, campaign, *args, **kw)
 
-    monkeypatch.setattr(report_module, "run_campaign", stopping)
+    monkeypatch.setattr(report_module, "campaign_output", stopping)
     with pytest.raises(fc.ReportInterrupted) as stop:
         fc.report(example_dir / "portfolio.toml", out)
     assert (stop.value.done, stop.value.total) == (3, 7)
@@ -190,7 +190,7 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(
     assert (out / "results.parquet").read_bytes() == b"an earlier report"
     assert not (out / "summary.parquet").exists()
 
-    monkeypatch.setattr(report_module, "run_campaign", real)
+    monkeypatch.setattr(report_module, "campaign_output", real)
     notes: list[str] = []
     resumed = fc.report(example_dir / "portfolio.toml", out, resume=True, log=notes.append)
     assert (resumed.reused, resumed.computed) == (3, 4)
@@ -212,7 +212,7 @@ def test_resume_recomputes_campaigns_whose_inputs_changed(
 
     pf = fc.load_portfolio(example_dir / "portfolio.toml")
     pf = dataclasses.replace(pf, campaigns=pf.campaigns[:3], paths=500)
-    real = report_module.run_campaign
+    real = report_module.campaign_output
     calls: list[int] = []
 
     def stopping(*args: Any, **kw: Any) -> Any:
@@ -221,10 +221,10 @@ def test_resume_recomputes_campaigns_whose_inputs_changed(
         calls.append(1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(report_module, "run_campaign", stopping)
+    monkeypatch.setattr(report_module, "campaign_output", stopping)
     with pytest.raises(fc.ReportInterrupted):
         fc.report(pf, tmp_path / "a")
-    monkeypatch.setattr(report_module, "run_campaign", real)
+    monkeypatch.setattr(report_module, "campaign_output", real)
     changed = dataclasses.replace(pf, seed=SEED + 1)
     resumed = fc.report(changed, tmp_path / "a", resume=True)
     assert (resumed.reused, resumed.computed) == (0, 3)
@@ -239,7 +239,7 @@ def test_a_new_report_discards_what_a_stopped_one_kept(
 
     pf = fc.load_portfolio(example_dir / "portfolio.toml")
     pf = dataclasses.replace(pf, campaigns=pf.campaigns[:2], paths=300)
-    real = report_module.run_campaign
+    real = report_module.campaign_output
     calls: list[int] = []
 
     def stopping(*args: Any, **kw: Any) -> Any:
@@ -248,10 +248,10 @@ def test_a_new_report_discards_what_a_stopped_one_kept(
         calls.append(1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(report_module, "run_campaign", stopping)
+    monkeypatch.setattr(report_module, "campaign_output", stopping)
     with pytest.raises(fc.ReportInterrupted):
         fc.report(pf, tmp_path)
-    monkeypatch.setattr(report_module, "run_campaign", real)
+    monkeypatch.setattr(report_module, "campaign_output", real)
     notes: list[str] = []
     again = fc.report(pf, tmp_path, log=notes.append)
     assert (again.reused, again.computed) == (0, 2)
