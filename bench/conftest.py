@@ -70,7 +70,7 @@ def mega() -> Any:
     """``mega_only`` compiled: one mega session, 3.6 M viewers a path."""
     import forecast as fc
     from forecast import examples
-    from forecast.compile import compile_strategy
+    from forecast.engine.compile import compile_strategy
 
     return compile_strategy(fc.load(examples.path("mega_only")))
 

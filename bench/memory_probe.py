@@ -5,7 +5,7 @@
 Runs ``mega_then_micro`` on 1,000,000 paths with its summary and session summary, and a
 1,000-path run of the same seed to check the prefix property. Used by the memory benchmark
 (`bench/test_bench_startup.py`) and by the test of the 1 GiB bound
-(`tests/test_large_runs.py`), each in a fresh process so the peak is this run's own.
+(`tests/engine/test_large_runs.py`), each in a fresh process so the peak is this run's own.
 """
 
 from __future__ import annotations

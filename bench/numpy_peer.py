@@ -2,16 +2,16 @@
 numba, to race the per-viewer kernel fairly.
 
 It simulates the same model as `kernels.viewer` from the same compiled arrays
-(`forecast.compile.Compiled`: arrival bins, slots, purchase probabilities, pools), so the race
-is about simulating arrivals, not about the set-up. Within a session it is vectorised over
-arrivals: Poisson counts per bin, arrival times and log-logistic stays for all arrivals at
+(`forecast.engine.compile.Compiled`: arrival bins, slots, purchase probabilities, pools), so
+the race is about simulating arrivals, not about the set-up. Within a session it is vectorised
+over arrivals: Poisson counts per bin, arrival times and log-logistic stays for all arrivals at
 once, one boolean mask per product for the exposed, one uniform per exposure for the
 purchase, then returns, vouchers and carried state (trust, saturation) by fancy indexing.
 Paths and sessions are a Python loop, as they must be: carried state makes sessions
 sequential, and a path's arrivals (millions for a mega session) fill memory by themselves.
 
 Randomness is NumPy's ``default_rng`` (PCG64), so paths differ from the kernel's, draw for
-draw; ``tests/test_numpy_peer.py`` checks that every outcome has the kernel's distribution.
+draw; ``tests/engine/test_numpy_peer.py`` checks that every outcome has the kernel's distribution.
 
 Within a session every read of carried state sees it as it stood before the session (the
 kernel ignores entries it wrote itself), so arrivals are independent given that state and

@@ -5,7 +5,7 @@
 The campaigns cycle through the bundled examples, each with its own trust penalty (so no two
 are the same strategy). The report writes every file (results, summary, HTML with 2 figures
 per campaign) into a temporary directory. Used by the test of the 2 GiB bound
-(`tests/test_report_scale.py`) and by the benchmark suite, each in a fresh process so the
+(`tests/reporting/test_report_scale.py`) and by the benchmark suite, each in a fresh process so the
 peak is this report's own.
 """
 

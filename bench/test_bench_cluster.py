@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from bench.report_probe import portfolio
-from forecast.runner import Prepared, _threads, prepare, run_blocks
+from forecast.engine.blocks import numba_threads, run_blocks
+from forecast.engine.prepare import Prepared, prepare
 
 distributed = pytest.importorskip("distributed")
 
@@ -33,7 +34,7 @@ TINY_TASKS = 200
 @contextmanager
 def _backend(workers: int) -> Iterator[Any]:
     """``workers`` worker processes of one core (one Dask thread, one numba thread) each."""
-    from forecast.cluster import DaskBackend
+    from forecast.engine.cluster import DaskBackend
 
     with (
         distributed.LocalCluster(
@@ -55,7 +56,7 @@ def _timed(work: Callable[[], object]) -> float:
 
 
 def _here(prepared: list[Prepared], threads: int) -> None:
-    with _threads(threads):
+    with numba_threads(threads):
         for p in prepared:
             run_blocks(p, SEED, 0, PATHS, keep_sessions=False, session_net=True)
 

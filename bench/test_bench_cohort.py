@@ -1,6 +1,6 @@
 """Cohort kernel: `forecast.run` of 10,000 paths of ``mega_then_micro`` (warm cache, all
 threads), side by side with the per-viewer kernel on the same strategy, in paths per second;
-and `forecast.compare` of the five bundled serum examples at 10,000 paths.
+and `forecast.analysis.compare` of the five bundled serum examples at 10,000 paths.
 
     python -m pytest bench -q            # figures and ratios are printed at the end
 """
@@ -15,7 +15,7 @@ import pytest
 import forecast as fc
 from bench.conftest import interleaved
 from forecast import examples
-from forecast.compile import compile_strategy
+from forecast.engine.compile import compile_strategy
 from kernels import layout as L
 from kernels.viewer import run_paths
 

@@ -1,6 +1,6 @@
 """The per-viewer kernel against the plain-NumPy peer (`bench.numpy_peer`) on the same mega
 session, in viewers per second, side by side. The peer is checked to simulate the kernel's
-distribution in ``tests/test_numpy_peer.py``.
+distribution in ``tests/engine/test_numpy_peer.py``.
 
 NumPy runs on one core, so the gated ratio is the kernel on 1 thread against it; the kernel
 on all threads is reported too.

@@ -1,6 +1,6 @@
 """Batch reports: the bundled portfolio (7 campaigns x 10,000 paths) end to end, the cost of
 the figures, and a 40-campaign portfolio in a fresh process (time and peak memory; the
-200-campaign bound is a test, `tests/test_report_scale.py`)."""
+200-campaign bound is a test, `tests/reporting/test_report_scale.py`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 
 import forecast as fc
 from bench.conftest import interleaved
-from forecast import examples, plots
+from forecast import examples
+from forecast.reporting import plots
 
 PROBE_CAMPAIGNS = 40
 

@@ -3,7 +3,7 @@
     python -m bench.variance_reduction [--paths N] [--seed S] [--method M]
 
 Runs ``mega_then_micro`` and ``micro_then_mega`` twice: once on common random numbers (the
-default of `forecast.compare`) and once with an independent seed per strategy, and prints
+default of `forecast.analysis.compare`) and once with an independent seed per strategy, and prints
 the variance of the per-path difference in net sales and profit under each, and their ratio.
 The per-viewer kernel pairs the same viewers across strategies; the cohort kernel (the default
 for these examples) shares each session's traffic draw, and draws counts independently where
@@ -16,7 +16,7 @@ import argparse
 
 import forecast as fc
 from forecast import examples
-from forecast.compare import variance_ratio
+from forecast.analysis.compare import variance_ratio
 
 PAIR = ("mega_then_micro", "micro_then_mega")
 

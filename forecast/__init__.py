@@ -12,24 +12,29 @@ Nothing is compiled at import; the numba kernels load on the first run (cached o
 
 from __future__ import annotations
 
-from forecast.cluster import DaskBackend
-from forecast.compare import Comparison, compare
-from forecast.io import read_parquet
-from forecast.model import (
+from forecast.analysis.compare import Comparison, compare
+from forecast.engine.cluster import DaskBackend
+from forecast.engine.prepare import cohort_reasons
+from forecast.engine.run import read_parquet, run
+from forecast.model.entities import (
     DEFAULT_SESSION_HOURS,
     Influencer,
     MarketParams,
     Product,
     Session,
     Strategy,
-    Tier,
     TierValues,
 )
-from forecast.portfolio import Campaign, Portfolio, PortfolioError, load_portfolio
-from forecast.reporting import Report, ReportInterrupted, report
-from forecast.results import Forecast
-from forecast.runner import cohort_reasons, run
-from forecast.strategy_file import StrategyFileError, load, strategy_from_dict, strategy_to_dict
+from forecast.model.enums import Tier
+from forecast.model.strategy_file import (
+    StrategyFileError,
+    load,
+    strategy_from_dict,
+    strategy_to_dict,
+)
+from forecast.reporting.builder import Report, ReportInterrupted, report
+from forecast.reporting.portfolio import Campaign, Portfolio, PortfolioError, load_portfolio
+from forecast.results.result import Forecast
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@
     forecast demo [--paths N]
 
 run, compare and report also take ``--cluster ADDRESS`` (a Dask scheduler) or ``--workers N``
-(a local Dask cluster of N processes): see `forecast.cluster`.
+(a local Dask cluster of N processes): see `forecast.engine.cluster`.
 
 Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import polars as pl
 
-    from forecast.results import Forecast
+    from forecast.results.result import Forecast
 
 DEMO_EXAMPLE = "mega_then_micro"
 DEMO_PATHS = 10_000
@@ -85,13 +85,13 @@ def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
             f"--threads = {args.threads} is not allowed with --cluster or --workers; "
             "each worker uses its share of cores"
         )
-    from forecast.cluster import command_line_backend
+    from forecast.engine.cluster import command_line_backend
 
     return command_line_backend(args.cluster, args.workers)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from forecast.runner import run
+    from forecast.engine.run import run
 
     with _backend(args) as backend:
         fc = run(
@@ -113,7 +113,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from forecast.compare import compare
+    from forecast.analysis.compare import compare
 
     with _backend(args) as backend:
         cmp = compare(
@@ -186,8 +186,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from forecast.portfolio import load_portfolio
-    from forecast.reporting import ReportInterrupted, report
+    from forecast.reporting.builder import ReportInterrupted, report
+    from forecast.reporting.portfolio import load_portfolio
 
     def note(text: str) -> None:
         print(f"forecast: {text}", file=sys.stderr)
@@ -234,7 +234,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from forecast import examples
-    from forecast.runner import run
+    from forecast.engine.run import run
 
     file = examples.path(DEMO_EXAMPLE)
     print(
@@ -274,7 +274,7 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
 
 def _kernel_options(p: argparse.ArgumentParser) -> None:
     """--threads, --method, --cluster and --workers, shared by the commands that simulate."""
-    from forecast.runner import METHODS
+    from forecast.engine.prepare import METHODS
 
     _cluster_options(p)
     p.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
@@ -288,10 +288,10 @@ def _kernel_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``forecast`` command."""
-    from forecast import __version__
+    from forecast.results.provenance import versions
 
     parser = _Parser(prog="forecast", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"forecast {__version__}")
+    parser.add_argument("--version", action="version", version=f"forecast {versions()['forecast']}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p_run = sub.add_parser("run", help="simulate a strategy file and print its summary")
     p_run.add_argument("file", help="strategy file (TOML)")
@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser(
         "report", help="forecast every campaign of a portfolio file into Parquet and HTML"
     )
-    p_rep.add_argument("portfolio", help="portfolio file (TOML, see forecast.portfolio)")
+    p_rep.add_argument("portfolio", help="portfolio file (TOML, see forecast.reporting.portfolio)")
     p_rep.add_argument(
         "--out", required=True, metavar="DIR", help="directory for the report's files"
     )

@@ -1,7 +1,7 @@
 """The cohort kernel: counts per exposure pattern and per identity class, never viewers.
 
 Same model, same path and session keys, same output arrays as `kernels.viewer`; every
-path-level output has the same distribution (the argument is in `forecast.cohort_plan`), and
+path-level output has the same distribution (the argument is in `forecast.engine.cohort_plan`), and
 the traffic multiplier and engagement are even drawn from the same streams. Cost per path is
 O(sessions x (patterns + segments x classes x chain length)), independent of the number of
 viewers, so a session of 30 million viewers costs what one of 300 does.
@@ -403,7 +403,7 @@ def cohort_paths(
 def run_cohort(
     compiled: Any, plan: Any, seed: int, first_path: int, counts: np.ndarray, money: np.ndarray
 ) -> None:
-    """Fill ``counts``/``money`` for a compiled strategy and its `forecast.cohort_plan`
+    """Fill ``counts``/``money`` for a compiled strategy and its `forecast.engine.cohort_plan`
     plan, on the current numba threads (dynamic scheduling, as `kernels.viewer.run_paths`)."""
     c = compiled
     with numba.parallel_chunksize(1):

@@ -72,7 +72,7 @@ PURCHASE_DRAWS = 3  # 0: buy?, 1: extra units, 2: returned?
 #: largest session index the int16 carried state can hold
 MAX_SESSIONS = 32_000
 
-# ---- compiled model: column indices of the flat arrays built by forecast.compile
+# ---- compiled model: column indices of the flat arrays built by forecast.engine.compile
 # sessions, float64[S, N_SF]
 SF_DAY = 0  # start day in the campaign, days
 SF_HOURS = 1  # duration, hours
@@ -128,7 +128,7 @@ MF_TRUST_FADE_DAYS = 1
 MF_SATURATION = 2
 MF_CORE_ARRIVALS = 3
 N_MF = 4
-# ---- cohort kernel (forecast.cohort_plan)
+# ---- cohort kernel (forecast.engine.cohort_plan)
 # exposure patterns, int64[P, N_PT]: an arrival sees products lo .. hi-1 of its session
 PT_LO = 0
 PT_HI = 1

@@ -271,7 +271,7 @@ def run_paths(
     compiled: Any, seed: int, first_path: int, counts: np.ndarray, money: np.ndarray
 ) -> None:
     """Fill ``counts``/``money`` (one row per path from ``first_path``) for a compiled model
-    (`forecast.compile.Compiled`), on the current numba threads.
+    (`forecast.engine.compile.Compiled`), on the current numba threads.
 
     Scheduling is dynamic (one block at a time): paths differ in size because of the
     heavy-tailed traffic, and a static half each leaves one thread idle. Who runs a block

@@ -16,7 +16,7 @@ import pytest
 
 import forecast as fc
 from forecast import examples
-from tests.portfolios import copy_examples, write_portfolio
+from tests.reporting.portfolios import copy_examples, write_portfolio
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,1 @@
+"""Questions asked of many runs: compare strategies on common random numbers."""

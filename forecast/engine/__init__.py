@@ -1,0 +1,1 @@
+"""How it is simulated: compile, arrivals, stay, cohort plan, blocks, backends, run."""

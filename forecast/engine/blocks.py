@@ -1,0 +1,142 @@
+"""Blocks of paths: the kernel run over a range of paths, block by block, each block turned
+into table rows and session totals (`run_blocks`); the same code runs here and on a Dask
+worker."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+    from forecast.engine.prepare import Prepared
+
+
+#: Paths the kernel fills before they become table rows: bounds the kernel's output arrays,
+#: and fixes the order of the session totals, so chunking and threads never change a result.
+BLOCK_PATHS = 4096
+
+#: Paths per kernel call when the caller does not choose (never changes a result): a
+#: block for the cohort kernel; fewer for the per-viewer kernel, whose paths can take
+#: seconds each, so that progress is reported and Ctrl-C is seen between calls.
+DEFAULT_CHUNK = BLOCK_PATHS
+DEFAULT_VIEWER_CHUNK = 32
+
+
+@contextlib.contextmanager
+def numba_threads(n: int | None) -> Iterator[None]:
+    import numba
+
+    if n is None:
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+@dataclass
+class Blocks:
+    """What the kernel produced for a range of paths (`run_blocks`): whole blocks of
+    `BLOCK_PATHS` paths (the last may be short), as table rows."""
+
+    paths: pl.DataFrame
+    sessions: pl.DataFrame | None
+    totals: np.ndarray
+    """[blocks, sessions, len(SUMMARY_COLUMNS)]: each block's session totals, in order."""
+    net: np.ndarray | None
+    """[paths, sessions]: net sales (CNY) of each path's sessions, when asked for."""
+    seconds: float = 0.0
+    """Wall-clock seconds the kernel and the tables took, wherever they ran."""
+
+
+def run_blocks(
+    prep: Prepared,
+    seed: int,
+    lo: int,
+    hi: int,
+    *,
+    keep_sessions: bool,
+    session_net: bool = False,
+    chunk: int | None = None,
+    tick: Callable[[int], None] | None = None,
+) -> Blocks:
+    """Run the kernel for paths ``lo .. hi - 1`` (``lo`` a multiple of `BLOCK_PATHS`) on the
+    current numba threads, block by block (in calls of at most ``chunk`` paths), each block
+    turned into table rows and session totals, then dropped. ``tick(n)`` is called after
+    every kernel call with the ``n`` paths it finished."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.engine.tables import (
+        SUMMARY_COLUMNS,
+        paths_table,
+        session_money,
+        session_totals,
+        sessions_table,
+    )
+    from kernels import layout as L
+
+    strat, compiled, plan = prep.strategy, prep.compiled, prep.plan
+    if chunk is None:
+        chunk = DEFAULT_CHUNK if prep.method == "cohort" else DEFAULT_VIEWER_CHUNK
+    if prep.method == "cohort":
+        from kernels.cohort import run_cohort
+
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_cohort(compiled, plan, seed, first, counts, money)
+    else:
+        from kernels.viewer import run_paths
+
+        def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
+            run_paths(compiled, seed, first, counts, money)
+
+    s = compiled.n_sessions
+    step = min(chunk, BLOCK_PATHS)
+    started = time.perf_counter()
+    path_parts: list[pl.DataFrame] = []
+    session_parts: list[pl.DataFrame] = []
+    totals: list[np.ndarray] = []
+    nets: list[np.ndarray] = []
+    for first in range(lo, hi, BLOCK_PATHS):
+        m = min(hi, first + BLOCK_PATHS) - first
+        counts = np.zeros((m, s, L.N_COUNTS), dtype=np.int64)
+        money = np.zeros((m, s, L.N_MONEY), dtype=np.float64)
+        for a in range(0, m, step):
+            b = min(m, a + step)
+            kernel(first + a, counts[a:b], money[a:b])
+            if tick is not None:
+                tick(b - a)
+        path_parts.append(paths_table(strat, first, counts, money))
+        if keep_sessions:
+            session_parts.append(sessions_table(strat, first, counts, money))
+        totals.append(session_totals(strat, counts, money))
+        if session_net:
+            nets.append(np.ascontiguousarray(session_money(strat, money)["net_sales"]))
+    return Blocks(  # the blocks' frames as chunks: copied once, by `forecast_of`
+        paths=pl.concat(path_parts, rechunk=False),
+        sessions=pl.concat(session_parts, rechunk=False) if keep_sessions else None,
+        totals=np.stack(totals) if totals else np.zeros((0, s, len(SUMMARY_COLUMNS))),
+        net=np.concatenate(nets) if session_net else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def session_totals_of(parts: list[Blocks]) -> np.ndarray:
+    """The session totals of a run, added block after block in path order from zero, so the
+    sum has the same bits however the paths were split into calls, tasks or machines."""
+    import numpy as np
+
+    totals = np.zeros(parts[0].totals.shape[1:])
+    for part in parts:
+        for block in part.totals:
+            totals += block
+    return totals

@@ -1,0 +1,207 @@
+"""The compile step: a validated `Strategy` becomes the flat arrays the kernels eat.
+
+Everything static is folded here (purchase probabilities with every session-level effect,
+arrival bins, prices, keys), so a kernel does arithmetic on numbers only. The column layout
+is `kernels.layout`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecast.engine import arrivals, stay
+from forecast.model.entities import MarketParams, Session, Strategy
+from forecast.model.enums import Format, Kind
+from kernels import layout as L
+
+#: Carried state above this many bytes per worker thread is refused with an explanation.
+MAX_STATE_BYTES = 4 * 2**30
+
+
+def key64(text: str) -> int:
+    """A stable 64-bit key of a text (blake2b), as an unsigned int."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """Flat arrays describing one strategy; see `kernels.layout` for the columns."""
+
+    skeys: np.ndarray  # uint64[S]
+    sf: np.ndarray  # float64[S, N_SF]
+    si: np.ndarray  # int64[S, N_SI]
+    bins: np.ndarray  # float64[B, N_BF]
+    qf: np.ndarray  # float64[Q, N_QF]
+    qi: np.ndarray  # int64[Q, N_QI]
+    qkey: np.ndarray  # uint64[Q]
+    pools: np.ndarray  # int64[P, N_PI]
+    mkt: np.ndarray  # float64[N_MF]
+    state_rows: int
+    state_cols: int
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.sf.shape[0])
+
+    @property
+    def state_bytes(self) -> int:
+        """Per-viewer kernel: carried-state workspace of one worker thread, bytes."""
+        return 4 * self.state_rows * self.state_cols
+
+    def check_viewer_memory(self, name: str) -> None:
+        """Refuse a per-viewer run whose carried state (one int16 pair per audience identity
+        and product shown in several sessions, per thread) would not fit."""
+        if self.state_bytes > MAX_STATE_BYTES:
+            raise ValueError(
+                f"strategy {name!r}: the per-viewer kernel's carried state needs "
+                f"{self.state_bytes / 2**30:.1f} GiB per thread ({self.state_rows:,} audience "
+                f"identities x {self.state_cols} products shown in several sessions); allowed "
+                f"up to {MAX_STATE_BYTES / 2**30:.0f} GiB: use method='cohort' (its memory does "
+                "not grow with audiences), or lower market.shared_audience or the followers of "
+                "influencers with several sessions"
+            )
+
+
+def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
+    """Probability that an exposed viewer who never bought buys, before carried-state effects."""
+    inf = session.influencer
+    tier = inf.tier
+    assert session.categories is not None and session.assortment is not None
+    p = (
+        inf.conversion
+        * session.fit
+        * math.exp(m.discount_sensitivity[tier] * (discount - m.reference_discount))
+        * (session.categories / m.reference_categories) ** -m.category_sensitivity[tier]
+        * (session.assortment / m.reference_assortment) ** -m.assortment_sensitivity[tier]
+    )
+    return min(float(p), 1.0)
+
+
+def dwell_scale_hours(mean_s: float, shape: float) -> float:
+    """Log-logistic scale (median), hours, for a mean watch time ``mean_s`` seconds."""
+    x = math.pi / shape
+    return mean_s * math.sin(x) / x / 3600.0
+
+
+def compile_strategy(strategy: Strategy) -> Compiled:
+    """Turn ``strategy`` into kernel arrays."""
+    m = strategy.market
+    sessions = strategy.sessions
+    n = len(sessions)
+    products = {p.name: i for i, p in enumerate(strategy.products)}
+    influencers = {inf.name: i for i, inf in enumerate(strategy.influencers)}
+
+    # audience pools: 0 is the shared market, 1 + i the followers of influencer i.
+    pool_sizes = [m.shared_audience] + [inf.followers for inf in strategy.influencers]
+    pool_use = [0] * len(pool_sizes)
+    product_use = [0] * len(products)
+    for s in sessions:
+        if s.influencer.shared_share > 0:
+            pool_use[0] += 1
+        if s.influencer.shared_share < 1:
+            pool_use[1 + influencers[s.influencer.name]] += 1
+        for p in s.products:
+            product_use[products[p.name]] += 1
+    state_col = [-1] * len(products)
+    cols = 0
+    for i, uses in enumerate(product_use):
+        if uses >= 2:
+            state_col[i] = cols
+            cols += 1
+    pools = np.full((len(pool_sizes), L.N_PI), -1, dtype=np.int64)
+    rows = 0
+    for i, size in enumerate(pool_sizes):
+        pools[i, L.PI_SIZE] = size
+        pools[i, L.PI_CORE] = min(size, max(1, round(m.core_people * size)))
+        if pool_use[i] >= 2 and cols > 0:
+            pools[i, L.PI_ROW0] = rows
+            rows += size
+    if rows == 0:
+        cols = 0
+        state_col = [-1] * len(products)
+
+    sf = np.zeros((n, L.N_SF), dtype=np.float64)
+    si = np.zeros((n, L.N_SI), dtype=np.int64)
+    skeys = np.zeros(n, dtype=np.uint64)
+    bin_parts: list[np.ndarray] = []
+    qf_rows: list[list[float]] = []
+    qi_rows: list[list[int]] = []
+    qkeys: list[int] = []
+    b_total = 0
+    for k, s in enumerate(sessions):
+        inf = s.influencer
+        assert s.label is not None and s.assortment is not None and s.positions is not None
+        skeys[k] = np.uint64(key64("session:" + s.label))
+        video = s.format is Format.VIDEO
+        reach = m.episode_reach_decay ** (s.episode - 1)
+        sf[k, L.SF_DAY] = s.day
+        sf[k, L.SF_HOURS] = s.span_hours
+        sf[k, L.SF_SIGMA] = inf.traffic_sigma * m.traffic_noise
+        sf[k, L.SF_SHARED] = inf.shared_share
+        dwell_mean = m.video_dwell_mean_s if video else inf.dwell_mean_s
+        sf[k, L.SF_DWELL_SCALE] = dwell_scale_hours(dwell_mean, inf.dwell_shape)
+        sf[k, L.SF_DWELL_SHAPE] = inf.dwell_shape
+        sf[k, L.SF_LIKE_RATE] = inf.likes_per_minute * 60.0
+        sf[k, L.SF_COMMENT_RATE] = inf.comments_per_minute * 60.0
+        sf[k, L.SF_GIFT_RATE] = inf.gifts_per_hour
+        sf[k, L.SF_GIFT_MEAN] = inf.gift_value_mean
+        sf[k, L.SF_GIFT_CV2] = inf.gift_value_cv**2
+        if video:
+            t0, width, rate = arrivals.video_bins(s.days, inf.video_views * reach, m)
+        else:
+            t0, width, rate = arrivals.bins(s.hours, s.assortment, inf.views_per_hour * reach, m)
+        bin_parts.append(np.stack([t0, width, rate], axis=1))
+        sf[k, L.SF_MEAN_STAY] = stay.mean_stay(
+            t0, width, rate, s.span_hours, sf[k, L.SF_DWELL_SCALE], inf.dwell_shape
+        )
+        si[k, L.SI_BIN_START] = b_total
+        b_total += len(t0)
+        si[k, L.SI_BIN_END] = b_total
+        si[k, L.SI_Q_START] = len(qf_rows)
+        slot = s.hours / s.assortment
+        for p, pos in sorted(zip(s.products, s.positions, strict=True), key=lambda x: x[1]):
+            price = p.list_price * (1.0 - s.discount(p))
+            voucher = p.kind is Kind.VOUCHER
+            qf_rows.append(
+                [
+                    0.0 if video else pos * slot,
+                    s.span_hours if video else (pos + 1) * slot,
+                    purchase_probability(s, s.discount(p), m),
+                    price,
+                    p.unit_cost,
+                    0.0 if voucher else p.returns,
+                    p.units_per_order - 1.0,
+                    p.verify_prob,
+                    p.verify_delay_days,
+                    p.validity_days,
+                ]
+            )
+            qi_rows.append([products[p.name], state_col[products[p.name]], int(voucher)])
+            qkeys.append(key64("product:" + p.name))
+        si[k, L.SI_Q_END] = len(qf_rows)
+        si[k, L.SI_OWN_POOL] = 1 + influencers[inf.name]
+        si[k, L.SI_IS_MEGA] = int(inf.is_mega)
+
+    mkt = np.zeros(L.N_MF, dtype=np.float64)
+    mkt[L.MF_TRUST_PENALTY] = m.trust_penalty
+    mkt[L.MF_TRUST_FADE_DAYS] = m.trust_fade_days
+    mkt[L.MF_SATURATION] = m.saturation
+    mkt[L.MF_CORE_ARRIVALS] = m.core_arrivals
+    compiled = Compiled(
+        skeys=skeys,
+        sf=sf,
+        si=si,
+        bins=np.ascontiguousarray(np.concatenate(bin_parts, axis=0)),
+        qf=np.asarray(qf_rows, dtype=np.float64).reshape(-1, L.N_QF),
+        qi=np.asarray(qi_rows, dtype=np.int64).reshape(-1, L.N_QI),
+        qkey=np.asarray(qkeys, dtype=np.uint64),
+        pools=pools,
+        mkt=mkt,
+        state_rows=rows,
+        state_cols=cols,
+    )
+    return compiled

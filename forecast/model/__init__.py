@@ -1,0 +1,1 @@
+"""What a campaign is: entities, vocabularies, presets, validation, strategy files (TOML)."""

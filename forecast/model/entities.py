@@ -1,0 +1,591 @@
+"""The campaign model: frozen, validated dataclasses with units in every docstring.
+
+A `Strategy` is sessions in time order; a `Session` is one influencer presenting the brand's
+products in one livestream; `MarketParams` holds every effect size, each switchable off.
+Construction validates everything: a bad value raises ValueError naming the field, the value
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from forecast.model import validation as v
+from forecast.model.enums import Channel, Format, Kind, Tier, parse_enum
+
+
+@dataclass(frozen=True)
+class TierValues:
+    """One number per tier (a tier-specific effect size); all must be >= 0. ``amateur``
+    defaults to the ``micro`` value."""
+
+    mega: float
+    mid: float
+    micro: float
+    amateur: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.amateur is None:
+            object.__setattr__(self, "amateur", self.micro)
+        for name in ("mega", "mid", "micro", "amateur"):
+            object.__setattr__(self, name, v.non_negative("tier values", name, getattr(self, name)))
+
+    def __getitem__(self, tier: Tier) -> float:
+        return float(getattr(self, tier.value))
+
+
+def _tier_values(owner: str, field_name: str, value: Any) -> TierValues:
+    if isinstance(value, TierValues):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"mega", "mid", "micro", "amateur"}
+        if unknown or not {"mega", "mid", "micro"} <= set(value):
+            raise v.fail(
+                owner,
+                field_name,
+                dict(value),
+                "needs the keys mega, mid, micro (amateur optional, default: micro's)",
+            )
+        try:
+            return TierValues(**value)
+        except ValueError as err:
+            raise ValueError(f"{owner}: {field_name}: {err}") from None
+    raise v.fail(owner, field_name, value, "must be a table with keys mega, mid, micro[, amateur]")
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """Every effect size of the model, with defaults; setting one to zero switches it off.
+
+    Purchase probability of an exposed viewer who has not bought before::
+
+        p = conversion * fit * exp(b * (discount - reference_discount))
+            * (categories / reference_categories) ** -g
+            * (assortment / reference_assortment) ** -d          (clipped to 1)
+
+    with b, g, d the tier's ``discount_sensitivity``, ``category_sensitivity`` and
+    ``assortment_sensitivity``. Then, per viewer and product, from carried state:
+    ``* (1 - saturation)`` if the viewer bought the product in an earlier session, and, in a
+    mega session, ``* (1 - trust_penalty * exp(-days / trust_fade_days))`` if the viewer saw a
+    smaller influencer endorse it ``days`` earlier.
+    """
+
+    trust_penalty: float = 0.35
+    """Drop in a mega influencer's conversion of a viewer who saw a smaller influencer endorse
+    the product, on the same day; fraction in [0, 1]. 0 switches the effect off (finding 1)."""
+    trust_fade_days: float = 30.0
+    """E-folding time of the trust penalty, days (> 0; inf: never fades)."""
+    saturation: float = 1.0
+    """Drop in conversion of a viewer who already bought the product in an earlier session;
+    fraction in [0, 1]. 1: never buys again; 0: switched off."""
+    discount_sensitivity: TierValues = field(
+        default_factory=lambda: TierValues(mega=2.5, mid=1.5, micro=0.8)
+    )
+    """Log-lift of conversion per unit of discount (per 100 percentage points), per tier, >= 0
+    (finding 5: larger for mega)."""
+    category_sensitivity: TierValues = field(
+        default_factory=lambda: TierValues(mega=0.35, mid=0.15, micro=0.05)
+    )
+    """Elasticity of conversion to the number of categories in the stream, per tier, >= 0
+    (finding 6: larger for mega)."""
+    assortment_sensitivity: TierValues = field(
+        default_factory=lambda: TierValues(mega=0.40, mid=0.20, micro=0.10)
+    )
+    """Elasticity of conversion to the number of products in the stream, per tier, >= 0
+    (finding 7: larger for mega)."""
+    reference_discount: float = 0.2
+    """Discount at which an influencer's ``conversion`` holds, fraction in [0, 1)."""
+    reference_categories: float = 3.0
+    """Number of categories at which ``conversion`` holds, >= 1."""
+    reference_assortment: float = 50.0
+    """Number of products per stream at which ``conversion`` holds, >= 1."""
+    shared_audience: int = 2_000_000
+    """People in the shared market audience (the brand category's shoppers reached by the
+    platform's recommendations); every influencer draws part of its viewers from it, which is
+    how audiences overlap."""
+    core_people: float = 0.02
+    """Share of every audience pool that is heavy watchers (the core), in (0, 1]."""
+    core_arrivals: float = 0.5
+    """Share of a pool's arrivals made by its core, in [0, 1]; equal to ``core_people``, every
+    person is equally likely to arrive. Heavy watchers see many sessions, so this is what makes
+    the audiences of different influencers meet."""
+    traffic_noise: float = 1.0
+    """Multiplier of every influencer's ``traffic_sigma``, >= 0; 0 switches traffic noise off."""
+    ramp_minutes: float = 30.0
+    """Ramp-up at the start of a session, minutes (>= 0)."""
+    ramp_start: float = 0.2
+    """Arrival rate at the very start relative to the plateau, in [0, 1]."""
+    tail_minutes: float = 30.0
+    """Wind-down at the end of a session, minutes (>= 0)."""
+    tail_end: float = 0.3
+    """Arrival rate at the very end relative to the plateau, in [0, 1]."""
+    burst_lift: float = 0.5
+    """Extra arrival rate, relative to the plateau, while a product link goes live
+    ("3, 2, 1, link on"), >= 0; 0 switches bursts off."""
+    burst_minutes: float = 1.0
+    """Length of a link-on burst after each product slot starts, minutes (>= 0)."""
+    bin_minutes: float = 1.0
+    """Resolution of the arrival intensity (piecewise constant on bins), minutes, in (0, 60]."""
+    video_half_life_days: float = 2.0
+    """Half-life of a short video's views, days (> 0): views per day decay exponentially."""
+    video_dwell_mean_s: float = 15.0
+    """Mean watch time of a short-video view, seconds (> 0)."""
+    episode_reach_decay: float = 0.6
+    """Reach of each further episode cut from one store visit, relative to the previous one,
+    in [0, 1] (freshness lost to repetition); 1 switches the loss off."""
+    gift_share: float = 0.5
+    """Share of the value of virtual gifts that reaches the influencer, [0, 1]."""
+
+    def __post_init__(self) -> None:
+        o = "market"
+        set_ = object.__setattr__
+        set_(self, "trust_penalty", v.probability(o, "trust_penalty", self.trust_penalty))
+        set_(
+            self,
+            "trust_fade_days",
+            v.positive(o, "trust_fade_days", self.trust_fade_days, allow_inf=True),
+        )
+        set_(self, "saturation", v.probability(o, "saturation", self.saturation))
+        for name in ("discount_sensitivity", "category_sensitivity", "assortment_sensitivity"):
+            set_(self, name, _tier_values(o, name, getattr(self, name)))
+        set_(
+            self,
+            "reference_discount",
+            v.in_range(o, "reference_discount", self.reference_discount, 0, 1, hi_open=True),
+        )
+        for name in ("reference_categories", "reference_assortment"):
+            set_(self, name, v.in_range(o, name, getattr(self, name), 1, math.inf))
+        set_(self, "shared_audience", v.integer(o, "shared_audience", self.shared_audience, 1))
+        set_(
+            self, "core_people", v.in_range(o, "core_people", self.core_people, 0, 1, lo_open=True)
+        )
+        set_(self, "core_arrivals", v.probability(o, "core_arrivals", self.core_arrivals))
+        set_(self, "traffic_noise", v.non_negative(o, "traffic_noise", self.traffic_noise))
+        for name in ("ramp_minutes", "tail_minutes", "burst_minutes", "burst_lift"):
+            set_(self, name, v.non_negative(o, name, getattr(self, name)))
+        for name in ("ramp_start", "tail_end"):
+            set_(self, name, v.probability(o, name, getattr(self, name)))
+        for name in ("video_half_life_days", "video_dwell_mean_s"):
+            set_(self, name, v.positive(o, name, getattr(self, name)))
+        for name in ("episode_reach_decay", "gift_share"):
+            set_(self, name, v.probability(o, name, getattr(self, name)))
+        set_(
+            self,
+            "bin_minutes",
+            v.in_range(o, "bin_minutes", self.bin_minutes, 0, 60, lo_open=True),
+        )
+
+    def replace(self, **changes: Any) -> MarketParams:
+        """A copy with some parameters changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product of the brand. Identity across sessions is its ``name``."""
+
+    name: str
+    list_price: float
+    """List price per unit, CNY (> 0)."""
+    unit_cost: float = 0.0
+    """Cost of one unit to the brand, CNY (>= 0); returned units are restocked at no cost."""
+    category: str = "general"
+    """Product category; sets the default return rate (see `forecast.model.presets`)."""
+    discount: float = 0.0
+    """Default discount off list price, fraction in [0, 1); a session may override it."""
+    return_rate: float | None = None
+    """Probability an order is returned or refunded, [0, 1]; None: the category default."""
+    units_per_order: float = 1.2
+    """Mean units per order, in [1, 10]; units = 1 + Poisson(units_per_order - 1)."""
+    kind: Kind = Kind.GOODS
+    """``goods`` (shipped, may be returned at ``return_rate``) or ``voucher`` (redeemed in the
+    store: revenue only when verified; unverified vouchers are refunded; unit cost is incurred
+    only for verified ones)."""
+    verify_prob: float = 0.85
+    """Voucher only: probability a buyer means to use the voucher, [0, 1]."""
+    validity_days: float = 30.0
+    """Voucher only: days after purchase within which it must be verified (>= 0)."""
+    verify_delay_days: float = 7.0
+    """Voucher only: mean of the exponential delay from purchase to the store visit, days (> 0).
+    A voucher is verified with probability verify_prob * (1 - exp(-validity/delay))."""
+
+    def __post_init__(self) -> None:
+        name = v.text("product", "name", self.name)
+        o = f"product {name!r}"
+        set_ = object.__setattr__
+        set_(self, "list_price", v.positive(o, "list_price", self.list_price))
+        set_(self, "unit_cost", v.non_negative(o, "unit_cost", self.unit_cost))
+        set_(self, "category", v.text(o, "category", self.category))
+        set_(self, "discount", v.in_range(o, "discount", self.discount, 0, 1, hi_open=True))
+        if self.return_rate is None:
+            from forecast.model.presets import category_return_rate
+
+            set_(self, "return_rate", category_return_rate(self.category))
+        else:
+            set_(self, "return_rate", v.probability(o, "return_rate", self.return_rate))
+        set_(self, "units_per_order", v.in_range(o, "units_per_order", self.units_per_order, 1, 10))
+        set_(self, "kind", parse_enum(Kind, o, "kind", self.kind))
+        set_(self, "verify_prob", v.probability(o, "verify_prob", self.verify_prob))
+        set_(self, "validity_days", v.non_negative(o, "validity_days", self.validity_days))
+        set_(self, "verify_delay_days", v.positive(o, "verify_delay_days", self.verify_delay_days))
+
+    @property
+    def returns(self) -> float:
+        """The return probability (resolved from the category if not given)."""
+        assert self.return_rate is not None
+        return self.return_rate
+
+    @property
+    def verified_share(self) -> float:
+        """Voucher: probability a sold voucher is verified within its validity window."""
+        return self.verify_prob * -math.expm1(-self.validity_days / self.verify_delay_days)
+
+
+@dataclass(frozen=True)
+class Influencer:
+    """An influencer and their terms. `Influencer.preset` builds one from the reference
+    figures of a tier; any field can be overridden."""
+
+    name: str
+    tier: Tier
+    followers: int
+    """Own follower pool, people (>= 1); repeat sessions of one influencer share it."""
+    views_per_hour: float
+    """Arrival rate on the plateau at median traffic, arrivals per hour (>= 0)."""
+    traffic_sigma: float
+    """Sd of the log of the per-session traffic multiplier (lognormal, median 1), >= 0."""
+    shared_share: float
+    """Share of arrivals from the shared market audience (platform recommendations), [0, 1];
+    the rest come from the influencer's own followers."""
+    dwell_mean_s: float
+    """Mean watch time per arrival, seconds (> 0); log-logistic, heavy-tailed."""
+    dwell_shape: float
+    """Log-logistic shape (tail index) of watch time, in (1, 20]; smaller is heavier."""
+    conversion: float
+    """Probability that an exposed viewer who never bought buys, at the market's reference
+    discount, categories and assortment, [0, 1]."""
+    likes_per_minute: float
+    """Likes per minute of watch time (>= 0). A session's likes are Poisson with mean
+    likes_per_minute x its watch minutes, where watch time is credited at the session's
+    expected stay per arrival (see README, "Engagement")."""
+    comments_per_minute: float
+    """Comments per minute of watch time (>= 0)."""
+    gifts_per_hour: float
+    """Virtual gifts per hour of watch time (>= 0)."""
+    gift_value_mean: float
+    """Mean value of one gift, CNY (> 0); gamma-distributed, so the value of any number of
+    gifts is drawn exactly in one step."""
+    gift_value_cv: float
+    """Coefficient of variation of one gift's value, in [0, 20] (0: every gift is worth the
+    mean); 3 makes most gifts cheap and a few worth hundreds of CNY."""
+    slot_fee: float
+    """Fixed fee per session for the brand's slot, CNY (>= 0)."""
+    commission_rate: float
+    """Commission on net sales, fraction in [0, 1]."""
+    assortment: int
+    """Products presented per stream by default (>= 1)."""
+    categories: int
+    """Categories per stream by default (>= 1)."""
+    video_views: float = 0.0
+    """Expected views of one short video at median traffic, over its whole life (>= 0)."""
+    video_level: int | None = None
+    """Amateur anchors only: platform level for video selling, 0-8."""
+    live_level: int | None = None
+    """Amateur anchors only: platform level for livestream selling, 0-8."""
+    channel: Channel = Channel.DIRECT
+    """How the influencer was engaged; sets an amateur's default terms."""
+    agency_share: float = 0.0
+    """Share of the influencer's commission and fees kept by an agency (MCN), [0, 1]."""
+    experience_cost: float = 0.0
+    """Cost to the merchant of a free experience (e.g. a meal) per store visit, CNY (>= 0)."""
+
+    def __post_init__(self) -> None:
+        name = v.text("influencer", "name", self.name)
+        o = f"influencer {name!r}"
+        set_ = object.__setattr__
+        set_(self, "tier", Tier.parse(self.tier, o))
+        set_(self, "followers", v.integer(o, "followers", self.followers, 1))
+        set_(self, "views_per_hour", v.non_negative(o, "views_per_hour", self.views_per_hour))
+        set_(self, "traffic_sigma", v.in_range(o, "traffic_sigma", self.traffic_sigma, 0, 5))
+        set_(self, "shared_share", v.probability(o, "shared_share", self.shared_share))
+        set_(self, "dwell_mean_s", v.positive(o, "dwell_mean_s", self.dwell_mean_s))
+        set_(
+            self,
+            "dwell_shape",
+            v.in_range(o, "dwell_shape", self.dwell_shape, 1, 20, lo_open=True),
+        )
+        set_(self, "conversion", v.probability(o, "conversion", self.conversion))
+        for name_ in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
+            set_(self, name_, v.non_negative(o, name_, getattr(self, name_)))
+        set_(self, "gift_value_mean", v.positive(o, "gift_value_mean", self.gift_value_mean))
+        set_(self, "gift_value_cv", v.in_range(o, "gift_value_cv", self.gift_value_cv, 0, 20))
+        set_(self, "slot_fee", v.non_negative(o, "slot_fee", self.slot_fee))
+        set_(self, "commission_rate", v.probability(o, "commission_rate", self.commission_rate))
+        set_(self, "assortment", v.integer(o, "assortment", self.assortment, 1, 10_000))
+        set_(self, "categories", v.integer(o, "categories", self.categories, 1, 1_000))
+        set_(self, "video_views", v.non_negative(o, "video_views", self.video_views))
+        for lvl in ("video_level", "live_level"):
+            value = getattr(self, lvl)
+            if self.tier is Tier.AMATEUR:
+                if value is None:
+                    raise v.fail(o, lvl, value, "an amateur anchor needs a level 0-8")
+                set_(self, lvl, v.integer(o, lvl, value, 0, 8))
+            elif value is not None:
+                raise v.fail(o, lvl, value, "platform levels are for amateur anchors only")
+        set_(self, "channel", parse_enum(Channel, o, "channel", self.channel))
+        set_(self, "agency_share", v.probability(o, "agency_share", self.agency_share))
+        set_(self, "experience_cost", v.non_negative(o, "experience_cost", self.experience_cost))
+
+    @classmethod
+    def preset(cls, tier: Tier | str, name: str | None = None, **overrides: Any) -> Influencer:
+        """An influencer of ``tier`` with the reference-calibrated defaults of
+        `forecast.model.presets`, named ``name`` (default: the tier), fields overridden by
+        keyword."""
+        from forecast.model.presets import influencer_defaults
+
+        t = Tier.parse(tier)
+        values = influencer_defaults(
+            t,
+            video_level=overrides.get("video_level"),
+            live_level=overrides.get("live_level"),
+            channel=overrides.get("channel"),
+            owner=f"influencer {name or t.value!r}",
+        )
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            bad = sorted(unknown)[0]
+            allowed = ", ".join(f.name for f in dataclasses.fields(cls))
+            raise v.fail(
+                f"influencer {name or t.value!r}",
+                bad,
+                overrides[bad],
+                f"unknown field; allowed: {allowed}",
+            )
+        values.update(overrides)
+        values["name"] = name or t.value
+        values["tier"] = t
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Influencer:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_mega(self) -> bool:
+        """Whether the trust asymmetry treats this influencer as mega."""
+        return self.tier is Tier.MEGA
+
+
+DEFAULT_SESSION_HOURS = 5.4
+
+#: Most sessions one strategy may hold (the kernels' layout has the same bound,
+#: `kernels.layout.MAX_SESSIONS`; a test keeps the two equal).
+MAX_SESSIONS = 32_000
+"""Average livestream duration in the study, hours."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One livestream: an influencer presenting the brand's products in order."""
+
+    influencer: Influencer
+    products: tuple[Product, ...]
+    """The brand's products, in presentation order (distinct names, at least one)."""
+    day: float = 0.0
+    """Start day in the campaign, days from its start (>= 0)."""
+    hours: float = DEFAULT_SESSION_HOURS
+    """Duration, hours, in (0, 48]."""
+    assortment: int | None = None
+    """Products presented in the stream in all (the brand's and others'), >= the brand's;
+    None: the influencer's default. Each gets an equal slot; more products dilute conversion."""
+    categories: int | None = None
+    """Categories in the stream, in [1, assortment]; None: the influencer's default."""
+    positions: tuple[int, ...] | None = None
+    """0-based slots of the brand's products among ``assortment``, increasing; None: spread
+    evenly over the stream."""
+    discounts: Mapping[str, float] = field(default_factory=dict)
+    """Per-product discount overrides for this session, product name -> fraction in [0, 1)."""
+    fit: float = 1.0
+    """Fit between the products and this audience, multiplies conversion (>= 0)."""
+    label: str | None = None
+    """Identity of the session for common random numbers; None: "<influencer>#<k>", the k-th
+    session of that influencer in the strategy (set by `Strategy`)."""
+    format: Format = Format.LIVE
+    """``live`` (``hours`` long) or ``video`` (views over ``days`` with a decaying tail; every
+    view is exposed to every product of the video)."""
+    days: float = 30.0
+    """Video only: how long its views are counted, days, in (0, 365]."""
+    episode: int = 1
+    """Which episode cut from one store visit this is (>= 1). Each further episode reaches
+    ``market.episode_reach_decay`` times the previous one; fees and the free experience are
+    paid with episode 1 only."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.influencer, Influencer):
+            raise v.fail("session", "influencer", self.influencer, "must be an Influencer")
+        o = f"session of {self.influencer.name!r}"
+        set_(self, "format", parse_enum(Format, o, "format", self.format))
+        set_(self, "days", v.in_range(o, "days", self.days, 0, 365, lo_open=True))
+        set_(self, "episode", v.integer(o, "episode", self.episode, 1, 1000))
+        products = tuple(self.products) if isinstance(self.products, Sequence) else self.products
+        if not isinstance(products, tuple) or not products:
+            raise v.fail(o, "products", self.products, "must be a non-empty list of Product")
+        for p in products:
+            if not isinstance(p, Product):
+                raise v.fail(o, "products", p, "must contain Product objects")
+        names = [p.name for p in products]
+        if len(set(names)) != len(names):
+            raise v.fail(o, "products", names, "must not list a product twice")
+        set_(self, "products", products)
+        set_(self, "day", v.non_negative(o, "day", self.day))
+        set_(self, "hours", v.in_range(o, "hours", self.hours, 0, 48, lo_open=True))
+        video = self.format is Format.VIDEO
+        default_assortment = len(products) if video else self.influencer.assortment
+        assortment = default_assortment if self.assortment is None else self.assortment
+        assortment = v.integer(o, "assortment", assortment, 1, 10_000)
+        if assortment < len(products):
+            raise v.fail(
+                o, "assortment", assortment, f"must be >= the {len(products)} brand products"
+            )
+        set_(self, "assortment", assortment)
+        default_cats = 1 if video else self.influencer.categories
+        cats = default_cats if self.categories is None else self.categories
+        set_(self, "categories", v.integer(o, "categories", cats, 1, assortment))
+        if self.positions is None:
+            k = len(products)
+            pos = tuple(int((i + 0.5) * assortment / k) for i in range(k))
+        else:
+            pos = tuple(v.integer(o, "positions", x, 0, assortment - 1) for x in self.positions)
+            if len(pos) != len(products) or any(b <= a for a, b in pairwise(pos)):
+                raise v.fail(
+                    o,
+                    "positions",
+                    list(self.positions),
+                    f"must be {len(products)} increasing slot indices in [0, {assortment - 1}]",
+                )
+        set_(self, "positions", pos)
+        if not isinstance(self.discounts, Mapping):
+            raise v.fail(o, "discounts", self.discounts, "must map product names to discounts")
+        discounts = {}
+        for key, d in self.discounts.items():
+            if key not in names:
+                raise v.fail(o, "discounts", key, f"names no product of the session ({names})")
+            discounts[key] = v.in_range(o, f"discounts[{key!r}]", d, 0, 1, hi_open=True)
+        set_(self, "discounts", discounts)
+        set_(self, "fit", v.in_range(o, "fit", self.fit, 0, 1000))
+        if self.label is not None:
+            set_(self, "label", v.text(o, "label", self.label))
+
+    def discount(self, product: Product) -> float:
+        """Discount of ``product`` in this session, fraction."""
+        return self.discounts.get(product.name, product.discount)
+
+    @property
+    def span_hours(self) -> float:
+        """Hours over which the session draws arrivals (a video: its ``days``)."""
+        return self.days * 24.0 if self.format is Format.VIDEO else self.hours
+
+    @property
+    def pays_fees(self) -> bool:
+        """Whether this session carries its influencer's fees and free experience."""
+        return self.episode == 1
+
+    def replace(self, **changes: Any) -> Session:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A campaign: sessions in time order (non-decreasing ``day``), one brand's products."""
+
+    sessions: tuple[Session, ...]
+    market: MarketParams = field(default_factory=MarketParams)
+    name: str = "strategy"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        name = v.text("strategy", "name", self.name)
+        o = f"strategy {name!r}"
+        sessions = tuple(self.sessions) if isinstance(self.sessions, Sequence) else None
+        if not sessions:
+            raise v.fail(o, "sessions", self.sessions, "needs at least one session")
+        if len(sessions) > MAX_SESSIONS:
+            raise v.fail(o, "sessions", len(sessions), f"at most {MAX_SESSIONS} sessions")
+        if not isinstance(self.market, MarketParams):
+            raise v.fail(o, "market", self.market, "must be MarketParams")
+        influencers: dict[str, Influencer] = {}
+        products: dict[str, Product] = {}
+        seen: dict[str, int] = {}
+        labelled = []
+        for i, s in enumerate(sessions):
+            if not isinstance(s, Session):
+                raise v.fail(o, f"sessions[{i}]", s, "must be a Session")
+            if i and s.day < sessions[i - 1].day:
+                raise v.fail(
+                    o,
+                    f"sessions[{i}].day",
+                    s.day,
+                    f"sessions must be in time order; the previous session starts on day "
+                    f"{sessions[i - 1].day:g}",
+                )
+            inf = s.influencer
+            if influencers.setdefault(inf.name, inf) != inf:
+                raise v.fail(
+                    o,
+                    f"sessions[{i}].influencer",
+                    inf.name,
+                    "one name, one influencer: two different influencers share this name",
+                )
+            for p in s.products:
+                if products.setdefault(p.name, _product_identity(p)) != _product_identity(p):
+                    raise v.fail(
+                        o,
+                        f"sessions[{i}].products",
+                        p.name,
+                        "a product name must "
+                        "mean the same price, cost, category and return rate throughout; "
+                        "vary the discount with the session's discounts",
+                    )
+            k = seen.get(inf.name, 0)
+            seen[inf.name] = k + 1
+            labelled.append(s if s.label is not None else s.replace(label=f"{inf.name}#{k}"))
+        labels = [s.label for s in labelled]
+        if len(set(labels)) != len(labels):
+            raise v.fail(o, "sessions", labels, "session labels must be distinct")
+        set_(self, "sessions", tuple(labelled))
+
+    @property
+    def products(self) -> tuple[Product, ...]:
+        """Distinct products in order of first appearance."""
+        out: dict[str, Product] = {}
+        for s in self.sessions:
+            for p in s.products:
+                out.setdefault(p.name, p)
+        return tuple(out.values())
+
+    @property
+    def influencers(self) -> tuple[Influencer, ...]:
+        """Distinct influencers in order of first appearance."""
+        out: dict[str, Influencer] = {}
+        for s in self.sessions:
+            out.setdefault(s.influencer.name, s.influencer)
+        return tuple(out.values())
+
+    def replace(self, **changes: Any) -> Strategy:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_market(self, **changes: Any) -> Strategy:
+        """A copy whose market parameters are changed, e.g. ``trust_penalty=0``."""
+        return self.replace(market=self.market.replace(**changes))
+
+
+def _product_identity(p: Product) -> Product:
+    return dataclasses.replace(p, discount=0.0)

@@ -1,0 +1,220 @@
+"""Defaults built from the reference figures in the project brief (MODEL.md).
+
+Top-20 Douyin hosts, June-August 2021, medians per session:
+
+=====================  =========  =======
+                       celebrity  KOL
+=====================  =========  =======
+views                  3.3 M      1.1 M
+duration               5.5 h      3.5 h
+average stay           100 s      141 s
+products presented     63         45
+likes per view         0.77       1.6
+units sold per view    0.021      0.018
+=====================  =========  =======
+
+``mega`` is calibrated to the celebrity column and ``mid`` to the KOL column: a session of the
+preset at its reference duration, with every product of the stream the brand's at the
+market's reference discount, reproduces the median views, average stay, likes per view and
+units per view (checked by ``tests/model/test_presets.py``). ``micro`` (under 1M followers) has no
+reference column; its figures are assumptions stated here: smaller reach, noisier traffic,
+longer stays, more units per view (trust), low fees. Slot fees: CNY 100k-500k for top hosts
+(we take the low end for mega, a KOL below it) plus 20-40 % commission.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forecast.model import validation as v
+from forecast.model.enums import Channel, Tier
+
+#: Reference session duration of each tier's calibration, hours.
+REFERENCE_HOURS = {Tier.MEGA: 5.5, Tier.MID: 3.5, Tier.MICRO: 3.0}
+
+#: Median views per session of each tier at its reference duration (micro: assumption).
+REFERENCE_VIEWS = {Tier.MEGA: 3_300_000, Tier.MID: 1_100_000, Tier.MICRO: 60_000}
+
+#: Units sold per view with the whole stream the brand's (micro: assumption).
+REFERENCE_UNITS_PER_VIEW = {Tier.MEGA: 0.021, Tier.MID: 0.018, Tier.MICRO: 0.03}
+
+#: Likes per view (micro: assumption).
+REFERENCE_LIKES_PER_VIEW = {Tier.MEGA: 0.77, Tier.MID: 1.6, Tier.MICRO: 2.0}
+
+_INFLUENCERS: dict[Tier, dict[str, Any]] = {
+    Tier.MEGA: {
+        "followers": 30_000_000,
+        "views_per_hour": 584_000.0,
+        "traffic_sigma": 0.5,
+        "shared_share": 0.6,
+        "dwell_mean_s": 100.0,
+        "dwell_shape": 2.5,
+        "conversion": 0.0187,
+        "likes_per_minute": 0.462,
+        "comments_per_minute": 0.05,
+        "gifts_per_hour": 0.6,
+        "gift_value_mean": 9.0,
+        "gift_value_cv": 3.0,
+        "slot_fee": 100_000.0,
+        "commission_rate": 0.25,
+        "assortment": 63,
+        "categories": 6,
+        "video_views": 2_000_000.0,
+    },
+    Tier.MID: {
+        "followers": 8_000_000,
+        "views_per_hour": 314_000.0,
+        "traffic_sigma": 0.6,
+        "shared_share": 0.5,
+        "dwell_mean_s": 141.0,
+        "dwell_shape": 2.5,
+        "conversion": 0.0104,
+        "likes_per_minute": 0.681,
+        "comments_per_minute": 0.08,
+        "gifts_per_hour": 0.8,
+        "gift_value_mean": 9.0,
+        "gift_value_cv": 3.0,
+        "slot_fee": 50_000.0,
+        "commission_rate": 0.20,
+        "assortment": 45,
+        "categories": 4,
+        "video_views": 400_000.0,
+    },
+    Tier.MICRO: {
+        "followers": 300_000,
+        "views_per_hour": 21_500.0,
+        "traffic_sigma": 0.8,
+        "shared_share": 0.4,
+        "dwell_mean_s": 180.0,
+        "dwell_shape": 2.5,
+        "conversion": 0.0171,
+        "likes_per_minute": 0.667,
+        "comments_per_minute": 0.12,
+        "gifts_per_hour": 1.0,
+        "gift_value_mean": 4.0,
+        "gift_value_cv": 2.0,
+        "slot_fee": 3_000.0,
+        "commission_rate": 0.10,
+        "assortment": 20,
+        "categories": 2,
+        "video_views": 20_000.0,
+    },
+}
+
+# ---- amateur group-buying anchors (second source document). No reference figures exist for
+# them; these are stated assumptions. Reach doubles with each platform level; terms follow the
+# source: low levels get a free experience only (its cost borne by the merchant), higher levels
+# commission and then a filming fee; merchants often offer free receptions only from Lv3 up.
+
+#: Expected views of one short video by video level Lv0..Lv8 (500 doubling to 128,000).
+LEVEL_VIDEO_VIEWS = tuple(500.0 * 2**lvl for lvl in range(9))
+#: Plateau arrivals per hour of a livestream by live level Lv0..Lv8 (40 doubling to 10,240).
+LEVEL_LIVE_VIEWS_PER_HOUR = tuple(40.0 * 2**lvl for lvl in range(9))
+#: Own followers by level (the larger of the two levels): 1,000 doubling to 256,000.
+LEVEL_FOLLOWERS = tuple(1_000 * 2**lvl for lvl in range(9))
+
+_AMATEUR_BASE: dict[str, Any] = {
+    "traffic_sigma": 1.0,
+    "shared_share": 0.5,
+    "dwell_mean_s": 60.0,
+    "dwell_shape": 2.5,
+    "conversion": 0.004,
+    "likes_per_minute": 1.0,
+    "comments_per_minute": 0.2,
+    "gifts_per_hour": 0.5,
+    "gift_value_mean": 1.6,
+    "gift_value_cv": 1.3,
+    "assortment": 1,
+    "categories": 1,
+    "experience_cost": 150.0,
+}
+
+
+def amateur_terms(level: int, channel: Channel) -> dict[str, float]:
+    """Default terms of an amateur anchor of platform ``level`` (the higher of video and live)
+    engaged through ``channel``:
+
+    ==========  ===============================  ==========  ============  ============
+    channel     free experience (CNY 150)        commission  filming fee   agency share
+    ==========  ===============================  ==========  ============  ============
+    invitation  every level                      Lv3+: 6 %,  Lv6: 500,     0
+                                                 Lv6+: 8 %   Lv7: 1,000,
+                                                             Lv8: 2,000
+    mcn         as invitation                    as invit.   as invit.     30 %
+    library     Lv3+ only (merchants' rule)      6 %, all    none          0
+    direct      every level                      as invit.   as invit.,    0
+                                                             Lv3-5: 200
+    ==========  ===============================  ==========  ============  ============
+    """
+    commission = 0.0 if level < 3 else (0.06 if level < 6 else 0.08)
+    filming = {6: 500.0, 7: 1_000.0, 8: 2_000.0}.get(level, 0.0)
+    experience = 150.0
+    agency = 0.0
+    if channel is Channel.LIBRARY:
+        commission, filming = 0.06, 0.0
+        experience = 150.0 if level >= 3 else 0.0
+    elif channel is Channel.MCN:
+        agency = 0.3
+    elif channel is Channel.DIRECT and 3 <= level < 6:
+        filming = 200.0
+    return {
+        "commission_rate": commission,
+        "slot_fee": filming,
+        "experience_cost": experience,
+        "agency_share": agency,
+    }
+
+
+#: Return or refund probability of an order by category: livestream return rates run 30-50 %
+#: against 10-15 % in ordinary e-commerce; food and groceries lower, apparel highest.
+CATEGORY_RETURN_RATES: dict[str, float] = {
+    "apparel": 0.50,
+    "shoes": 0.45,
+    "beauty": 0.30,
+    "personal_care": 0.30,
+    "electronics": 0.25,
+    "home": 0.30,
+    "food": 0.15,
+    "general": 0.35,
+}
+
+
+def influencer_defaults(
+    tier: Tier,
+    video_level: Any = None,
+    live_level: Any = None,
+    channel: Any = None,
+    owner: str = "influencer",
+) -> dict[str, Any]:
+    """The preset fields of ``tier`` (everything but name and tier). An amateur's come from
+    its levels (both required, 0-8) and channel (default ``invitation``)."""
+    if tier is not Tier.AMATEUR:
+        return dict(_INFLUENCERS[tier])
+    for field_name, value in (("video_level", video_level), ("live_level", live_level)):
+        if value is None:
+            raise v.fail(owner, field_name, value, "an amateur anchor needs a level 0-8")
+    vl = v.integer(owner, "video_level", video_level, 0, 8)
+    ll = v.integer(owner, "live_level", live_level, 0, 8)
+    if channel is None:
+        channel = Channel.INVITATION
+    try:
+        ch = Channel(channel)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Channel)
+        raise v.fail(owner, "channel", channel, f"must be one of {allowed}") from None
+    values = dict(_AMATEUR_BASE)
+    values.update(
+        video_level=vl,
+        live_level=ll,
+        channel=ch,
+        video_views=LEVEL_VIDEO_VIEWS[vl],
+        views_per_hour=LEVEL_LIVE_VIEWS_PER_HOUR[ll],
+        followers=LEVEL_FOLLOWERS[max(vl, ll)],
+    )
+    values.update(amateur_terms(max(vl, ll), ch))
+    return values
+
+
+def category_return_rate(category: str) -> float:
+    """Default return probability for ``category`` (``general`` for unknown categories)."""
+    return CATEGORY_RETURN_RATES.get(category, CATEGORY_RETURN_RATES["general"])

@@ -1,0 +1,254 @@
+"""Strategy files: a documented TOML format, read with `tomllib`, and the same structure as a
+plain dict (which is also what the Parquet metadata stores).
+
+Format (every key but the required ones is optional)::
+
+    name = "mega then micro"              # strategy name
+    description = "free text"             # ignored by the model
+
+    [market]                              # any field of forecast.MarketParams
+    trust_penalty = 0.35
+    [market.discount_sensitivity]         # tier tables need mega, mid and micro
+    mega = 2.5
+    mid = 1.5
+    micro = 0.8
+
+    [[products]]                          # required: name, list_price
+    name = "serum"
+    list_price = 199.0                    # CNY
+    unit_cost = 40.0                      # CNY
+    category = "beauty"
+    discount = 0.2                        # default discount, fraction
+    return_rate = 0.3                     # default: the category's
+    units_per_order = 1.2
+
+    [[influencers]]                       # required: name, tier (mega, mid, micro)
+    name = "star"
+    tier = "mega"                         # starts from the tier's preset ...
+    slot_fee = 100000                     # ... any forecast.Influencer field overrides it
+
+    [[sessions]]                          # in time order; required: influencer, products
+    influencer = "star"
+    products = ["serum"]                  # presentation order
+    day = 0                               # start day
+    hours = 5.4
+    assortment = 63                       # products in the whole stream
+    categories = 6
+    positions = [31]                      # 0-based slots of the brand's products
+    discounts = { serum = 0.3 }           # per-session discount overrides
+    fit = 1.0
+    label = "star#0"                      # identity for common random numbers
+    format = "live"                       # or "video": views over `days`, decaying
+    days = 30                             # video only: days its views are counted
+    episode = 1                           # k-th episode cut from one store visit
+
+Group buying (amateur anchors, vouchers)::
+
+    [[products]]
+    name = "hotpot_for_two"
+    kind = "voucher"                      # revenue only when verified in the store
+    list_price = 298.0
+    discount = 0.4
+    unit_cost = 90.0                      # cost of serving one verified voucher
+    verify_prob = 0.85                    # buyers who mean to use it
+    validity_days = 30                    # must be verified within this window ...
+    verify_delay_days = 7                 # ... after an exponential delay with this mean
+
+    [[influencers]]
+    name = "xiaomei"
+    tier = "amateur"
+    video_level = 2                       # platform levels Lv0-Lv8, both required
+    live_level = 0
+    channel = "invitation"                # library, invitation, mcn or direct
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from forecast.model.entities import Influencer, MarketParams, Product, Session, Strategy, TierValues
+from forecast.model.enums import Tier
+
+_TOP = ("name", "description", "market", "products", "influencers", "sessions")
+_PRODUCT = tuple(f.name for f in dataclasses.fields(Product))
+_INFLUENCER = tuple(f.name for f in dataclasses.fields(Influencer))
+_SESSION = (
+    "influencer",
+    "products",
+    "day",
+    "hours",
+    "assortment",
+    "categories",
+    "positions",
+    "discounts",
+    "fit",
+    "label",
+    "format",
+    "days",
+    "episode",
+)
+_MARKET = tuple(f.name for f in dataclasses.fields(MarketParams))
+
+
+class StrategyFileError(ValueError):
+    """A strategy file or dict that cannot be read; the message names file, table and key."""
+
+
+def _check_keys(
+    where: str, table: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise StrategyFileError(f"{where}: expected a table, got {table!r}")
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise StrategyFileError(
+                f"{where}: unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
+            )
+    for key in required:
+        if key not in table:
+            raise StrategyFileError(f"{where}: missing required key {key!r}")
+    return table
+
+
+def _list_of_tables(where: str, value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        raise StrategyFileError(f"{where}: expected an array of tables ([[...]]), got {value!r}")
+    return value
+
+
+def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Strategy:
+    """Build and validate a Strategy from the file structure; errors name ``source``."""
+    _check_keys(source, data, _TOP, ("sessions",))
+    try:
+        market = MarketParams(**_check_keys(f"{source}: [market]", data.get("market", {}), _MARKET))
+    except ValueError as err:
+        raise StrategyFileError(f"{source}: {err}") from None
+
+    products: dict[str, Product] = {}
+    for i, raw in enumerate(_list_of_tables(f"{source}: products", data.get("products", []))):
+        where = f"{source}: [[products]] #{i + 1}"
+        table = _check_keys(where, raw, _PRODUCT, ("name", "list_price"))
+        try:
+            p = Product(**table)
+        except ValueError as err:
+            raise StrategyFileError(f"{where}: {err}") from None
+        if p.name in products:
+            raise StrategyFileError(f"{where}: product name {p.name!r} is defined twice")
+        products[p.name] = p
+
+    influencers: dict[str, Influencer] = {}
+    for i, raw in enumerate(_list_of_tables(f"{source}: influencers", data.get("influencers", []))):
+        where = f"{source}: [[influencers]] #{i + 1}"
+        table = dict(_check_keys(where, raw, _INFLUENCER, ("name", "tier")))
+        name, tier = table.pop("name"), table.pop("tier")
+        try:
+            inf = Influencer.preset(Tier.parse(tier, f"influencer {name!r}"), name, **table)
+        except ValueError as err:
+            raise StrategyFileError(f"{where}: {err}") from None
+        if inf.name in influencers:
+            raise StrategyFileError(f"{where}: influencer name {inf.name!r} is defined twice")
+        influencers[inf.name] = inf
+
+    sessions: list[Session] = []
+    for i, raw in enumerate(_list_of_tables(f"{source}: sessions", data["sessions"])):
+        where = f"{source}: [[sessions]] #{i + 1}"
+        table = dict(_check_keys(where, raw, _SESSION, ("influencer", "products")))
+        who = table.pop("influencer")
+        if who not in influencers:
+            known = ", ".join(influencers) or "none defined"
+            raise StrategyFileError(
+                f"{where}: influencer = {who!r} is not defined in [[influencers]] ({known})"
+            )
+        names = table.pop("products")
+        if not isinstance(names, list) or not names:
+            raise StrategyFileError(f"{where}: products = {names!r}: a non-empty list of names")
+        for n in names:
+            if n not in products:
+                known = ", ".join(products) or "none defined"
+                raise StrategyFileError(
+                    f"{where}: product {n!r} is not defined in [[products]] ({known})"
+                )
+        if "positions" in table and isinstance(table["positions"], list):
+            table["positions"] = tuple(table["positions"])
+        try:
+            sessions.append(Session(influencers[who], tuple(products[n] for n in names), **table))
+        except ValueError as err:
+            raise StrategyFileError(f"{where}: {err}") from None
+    try:
+        return Strategy(tuple(sessions), market, data.get("name", "strategy"))
+    except ValueError as err:
+        raise StrategyFileError(f"{source}: {err}") from None
+
+
+def load(path: str | Path) -> Strategy:
+    """Read a strategy file (TOML, format in this module's docstring). The strategy's name
+    defaults to the file's stem."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"strategy file {str(p)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise StrategyFileError(f"{p}: not valid TOML: {err}") from None
+    if "campaigns" in data and "sessions" not in data:
+        raise StrategyFileError(
+            f"{p}: is a portfolio file (it lists campaigns), not a strategy; "
+            f"report it with: forecast report {p} --out DIR"
+        )
+    data.setdefault("name", p.stem)
+    return strategy_from_dict(data, str(p))
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, Tier):
+        return x.value
+    if isinstance(x, TierValues):
+        return dataclasses.asdict(x)
+    return x
+
+
+def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
+    """The file structure of ``strategy`` (round-trips through `strategy_from_dict`)."""
+    market = {
+        f.name: _plain(getattr(strategy.market, f.name)) for f in dataclasses.fields(MarketParams)
+    }
+    products = [
+        {f.name: getattr(p, f.name) for f in dataclasses.fields(Product)} for p in strategy.products
+    ]
+    influencers = [
+        {f.name: _plain(getattr(i, f.name)) for f in dataclasses.fields(Influencer)}
+        for i in strategy.influencers
+    ]
+    sessions = [
+        {
+            "influencer": s.influencer.name,
+            "products": [p.name for p in s.products],
+            "day": s.day,
+            "hours": s.hours,
+            "assortment": s.assortment,
+            "categories": s.categories,
+            "positions": list(s.positions or ()),
+            "discounts": dict(s.discounts),
+            "fit": s.fit,
+            "label": s.label,
+            "format": s.format.value,
+            "days": s.days,
+            "episode": s.episode,
+        }
+        for s in strategy.sessions
+    ]
+    return {
+        "name": strategy.name,
+        "market": market,
+        "products": products,
+        "influencers": influencers,
+        "sessions": sessions,
+    }

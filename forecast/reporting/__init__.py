@@ -1,0 +1,1 @@
+"""What a risk team reads: portfolio files, the report builder, the HTML page, its figures."""

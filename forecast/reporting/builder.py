@@ -1,0 +1,451 @@
+"""Batch risk reports: every campaign of a portfolio forecast, written as Parquet and HTML.
+
+`report(portfolio, out)` writes into the directory ``out``:
+
+* ``results.parquet``: one row per path and campaign (``campaign``, ``path`` and every
+  column of `forecast.engine.tables.paths_table`, money in the portfolio's currency), one row group
+  per campaign. Its key-value metadata holds, as JSON under the key ``forecast``: the seed,
+  paths, risk levels, currency, package versions, a digest of the code, the portfolio (file,
+  its SHA-256, its content and settings), every campaign's strategy (all parameters) and
+  kernel, and ``param_hash`` (`forecast.reporting.portfolio.Portfolio.param_hash`).
+* ``summary.parquet``: per campaign and metric, the figures of `forecast.results.summary.summarize`
+  with VaR and CVaR of profit at every risk level; the same metadata.
+* ``report.html``: one self-contained page (figures embedded as PNG, no script, nothing
+  fetched): the ranked table, a comparison chart and a risk-return chart across campaigns,
+  and per campaign its profit distribution with VaR and CVaR marked and a fan chart of
+  cumulative net sales over its sessions.
+
+Safety. Every file is written to a temporary name and moved into place
+(`forecast.results.io.staged`), the three together at the end: a report stopped at any point
+leaves the previous report's files whole. Each finished campaign is kept at once in
+``out/.forecast-parts/`` under a key of everything that determines its numbers
+(`campaign_key`). After Ctrl-C, ``resume=True`` (``--resume``) reuses the parts whose key still
+matches and computes the rest; results.parquet and summary.parquet are then identical, byte for
+byte, to those of an uninterrupted run, and report.html differs only in the times it shows
+(when it was made, seconds per campaign). The parts are removed once the report is written.
+Without ``resume`` a new report starts from nothing.
+
+Memory: one campaign's path table at a time, plus per campaign a histogram and a few
+quantiles, so a portfolio of 200 campaigns x 10,000 paths runs within 2 GiB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from forecast.reporting.portfolio import Campaign, Portfolio, load_portfolio
+from forecast.results.summary import DEFAULT_METRICS
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+    from forecast.engine.blocks import Blocks
+    from forecast.engine.prepare import Prepared
+    from forecast.reporting.plots import CampaignPlot
+
+RESULTS = "results.parquet"
+SUMMARY = "summary.parquet"
+HTML = "report.html"
+PARTS = ".forecast-parts"
+PART_KEY = b"forecast_part"
+
+#: Metrics of summary.parquet (money in the portfolio's currency).
+REPORT_METRICS = (*DEFAULT_METRICS, "influencer_income")
+
+Log = Callable[[str], None]
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a report: ``done`` of ``total`` campaigns are kept in ``parts``."""
+
+    def __init__(self, done: int, total: int, parts: Path) -> None:
+        super().__init__(f"{done} of {total} campaigns finished")
+        self.done, self.total, self.parts = done, total, parts
+
+
+@dataclass
+class Report:
+    """A written report: its files, the summary and ranking, and what the run did."""
+
+    portfolio: Portfolio
+    out: Path
+    summary: pl.DataFrame
+    ranking: pl.DataFrame
+    reused: int
+    computed: int
+    elapsed_s: float
+    metadata: dict[str, Any] = field(repr=False)
+
+    @property
+    def results_path(self) -> Path:
+        return self.out / RESULTS
+
+    @property
+    def summary_path(self) -> Path:
+        return self.out / SUMMARY
+
+    @property
+    def html_path(self) -> Path:
+        return self.out / HTML
+
+
+def campaign_key(portfolio: Portfolio, campaign: Campaign) -> str:
+    """SHA-256 (hex) of everything that determines a campaign's rows: its name and strategy,
+    the seed, paths, kernel choice and currency, the package versions and the code digest.
+    A kept part is reused on resume only under the same key."""
+    from forecast.results.provenance import code_digest, versions
+
+    blob = {
+        "campaign": campaign.name,
+        "strategy_sha256": campaign.strategy_sha256,
+        "seed": portfolio.seed,
+        "paths": portfolio.paths,
+        "method": portfolio.method,
+        "currency": portfolio.currency,
+        "fx_per_cny": portfolio.fx_per_cny,
+        "versions": versions(),
+        "code_sha256": code_digest(),
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+
+def _resolve(portfolio: Portfolio | str | Path) -> Portfolio:
+    if isinstance(portfolio, Portfolio):
+        return portfolio
+    return load_portfolio(portfolio)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        from forecast.reporting.portfolio import PortfolioError
+
+        raise PortfolioError(
+            f"report: out = {str(out)!r} is not allowed; it is a file, and must be a directory"
+        )
+
+
+def campaign_output(
+    portfolio: Portfolio, campaign: Campaign, prepared: Prepared, parts: list[Blocks]
+) -> tuple[pa.Table, dict[str, Any]]:
+    """A campaign's rows of results.parquet (an Arrow table, money in the portfolio's
+    currency) and what the report draws of it (JSON-ready), from its simulated parts."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.engine.tables import MONEY_COLUMNS
+    from forecast.reporting.plots import FAN_QUANTILES
+
+    frame = pl.concat([p.paths for p in parts]).rechunk()
+    net = np.concatenate([p.net for p in parts if p.net is not None])
+    fx = portfolio.fx_per_cny
+    if fx != 1.0:
+        frame = frame.with_columns(pl.col(c) * fx for c in MONEY_COLUMNS)
+        net *= fx
+    frame = frame.insert_column(0, pl.lit(campaign.name, dtype=pl.String).alias("campaign"))
+    cumulative = np.cumsum(net, axis=1)
+    plot = {
+        "campaign": campaign.name,
+        "method": prepared.method,
+        "elapsed_s": sum(p.seconds for p in parts),
+        "session_labels": [f"d{x.day:g} {x.label}" for x in campaign.strategy.sessions],
+        "fan": np.quantile(cumulative, FAN_QUANTILES, axis=0).tolist(),
+        "fan_mean": cumulative.mean(axis=0).tolist(),
+    }
+    return frame.to_arrow(), plot
+
+
+def _write_part(path: Path, table: pa.Table, key: str, plot: dict[str, Any]) -> None:
+    import pyarrow.parquet as pq
+
+    from forecast.results.io import atomic_write
+
+    meta = {PART_KEY: json.dumps({"key": key, **plot}).encode()}
+    atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
+
+
+def _part_info(metadata: dict[bytes, bytes] | None, key: str) -> dict[str, Any] | None:
+    """What a kept part says of its campaign, if its key is ``key``."""
+    try:
+        info: dict[str, Any] = json.loads((metadata or {})[PART_KEY])
+    except (KeyError, ValueError):
+        return None
+    return info if info.get("key") == key else None
+
+
+def _has_part(path: Path, key: str) -> bool:
+    """Whether a kept part with this key is there (its footer alone is read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return _part_info(pq.read_schema(path).metadata, key) is not None
+    except OSError:
+        return False
+
+
+def _read_part(path: Path, key: str) -> tuple[pa.Table, dict[str, Any]] | None:
+    """A kept part if it is whole and its key matches, else None."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except OSError:
+        return None
+    info = _part_info(table.schema.metadata, key)
+    return None if info is None else (table.replace_schema_metadata(None), info)
+
+
+def _metadata(portfolio: Portfolio, kind: str, methods: dict[str, str]) -> dict[str, Any]:
+    from forecast.model.strategy_file import strategy_to_dict
+    from forecast.results.io import FORMAT
+    from forecast.results.provenance import code_digest, versions
+
+    return {
+        "format": FORMAT,
+        "kind": kind,
+        "seed": portfolio.seed,
+        "paths": portfolio.paths,
+        "risk_levels": list(portfolio.risk_levels),
+        "currency": portfolio.currency,
+        "fx_per_cny": portfolio.fx_per_cny,
+        "method_requested": portfolio.method,
+        "methods": methods,
+        "param_hash": portfolio.param_hash(),
+        "portfolio": portfolio.describe(),
+        "strategies": {c.name: strategy_to_dict(c.strategy) for c in portfolio.campaigns},
+        "versions": versions(),
+        "version": versions()["forecast"],
+        "code_sha256": code_digest(),
+    }
+
+
+def _with_meta(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
+    from forecast.results.io import METADATA_KEY
+
+    return table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def ranking_table(portfolio: Portfolio, summary: pl.DataFrame) -> pl.DataFrame:
+    """One row per campaign, best first by ``portfolio.rank_by`` (ties keep portfolio
+    order): rank, campaign, method, the objective's value, mean net sales, mean profit and
+    its mcse, p5 and p95 of profit, VaR and CVaR at each level, and P(loss)."""
+    import polars as pl
+
+    from forecast.results.risk import level_label
+
+    metric, column, larger = portfolio.ranking_key()
+    profit = summary.filter(pl.col("metric") == "profit")
+    net = summary.filter(pl.col("metric") == "net_sales").select(
+        "campaign", pl.col("mean").alias("mean_net_sales")
+    )
+    value = summary.filter(pl.col("metric") == metric).select(
+        "campaign", pl.col(column).alias("value")
+    )
+    risk = [
+        pl.col(f"{kind}{level_label(x)}") for x in portfolio.risk_levels for kind in ("var", "cvar")
+    ]
+    table = (
+        profit.select(
+            "campaign",
+            "method",
+            pl.col("mean").alias("mean_profit"),
+            pl.col("mcse").alias("profit_mcse"),
+            pl.col("p5").alias("profit_p5"),
+            pl.col("p95").alias("profit_p95"),
+            *risk,
+            "p_loss",
+        )
+        .join(net, on="campaign", maintain_order="left")
+        .join(value, on="campaign", maintain_order="left")
+    )
+    table = table.sort("value", descending=larger, maintain_order=True).with_row_index(
+        "rank", offset=1
+    )
+    first = ["rank", "campaign", "method", "value", "mean_net_sales", "mean_profit"]
+    return table.select(*first, *(c for c in table.columns if c not in first)).with_columns(
+        pl.lit(portfolio.rank_by).alias("objective")
+    )
+
+
+def report(
+    portfolio: Portfolio | str | Path,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    threads: int | None = None,
+    progress: bool = False,
+    log: Log | None = None,
+    backend: Any = None,
+) -> Report:
+    """Forecast every campaign of ``portfolio`` (a `Portfolio` or a portfolio file) and write
+    results.parquet, summary.parquet and report.html into the directory ``out`` (created if
+    needed; other files in it are left alone).
+
+    Everything is checked before anything is simulated. ``resume``: reuse the campaigns a
+    stopped report kept (see this module's docstring). ``threads``: numba threads.
+    ``progress``: progress bars on a terminal. ``log``: called with one-line notes (kept
+    campaigns reused or discarded). Ctrl-C raises `ReportInterrupted` (a KeyboardInterrupt)
+    saying how many campaigns are kept. ``backend``: as in `forecast.run`; on a cluster
+    every campaign's tasks are submitted at once, and each campaign is kept as soon as all
+    its tasks are back (the files are the same bytes as a local report's).
+    """
+    from forecast.engine.backends import check_backend
+    from forecast.engine.prepare import prepare
+    from forecast.engine.run import check_threads
+    from forecast.progress import bar
+    from forecast.results.io import remove_stale
+
+    started = time.perf_counter()
+    say = log or (lambda _: None)
+    pf = _resolve(portfolio)
+    target = Path(out)
+    _check_out(target)
+    threads = check_threads(threads)
+    cluster = check_backend(backend, threads)
+    prepared = {}
+    with bar(len(pf.campaigns), "checking campaigns", progress, unit="campaign") as tick:
+        for c in pf.campaigns:
+            try:
+                prepared[c.name] = prepare(c.strategy, pf.method)
+            except ValueError as err:
+                from forecast.reporting.portfolio import PortfolioError
+
+                where = pf.source or "portfolio"
+                raise PortfolioError(f"{where}: campaign {c.name!r}: {err}") from None
+            tick(1)
+    keys = {c.name: campaign_key(pf, c) for c in pf.campaigns}
+    meta = _metadata(pf, "portfolio_results", {n: p.method for n, p in prepared.items()})
+
+    parts = target / PARTS
+    target.mkdir(parents=True, exist_ok=True)
+    remove_stale(target, (RESULTS, SUMMARY, HTML))
+    if parts.exists() and not resume:
+        old = len(list(parts.glob("*.parquet")))
+        shutil.rmtree(parts)
+        if old:
+            kept = f"{old} campaign{'s' if old != 1 else ''}"
+            say(f"discarded {kept} kept by a stopped report (--resume keeps them)")
+    parts.mkdir(exist_ok=True)
+    remove_stale(parts, [f"{k}.parquet" for k in keys.values()])
+
+    total = len(pf.campaigns)
+    reused = 0
+    computed: list[str] = []
+    try:
+        with bar(total * pf.paths, f"report {pf.name}", progress) as tick:
+            todo = []
+            for c in pf.campaigns:
+                if resume and _has_part(parts / f"{keys[c.name]}.parquet", keys[c.name]):
+                    reused += 1
+                    tick(pf.paths)
+                else:
+                    todo.append(c)
+
+            # each campaign kept as soon as it is whole (on a cluster, all run at once)
+            jobs = [
+                cluster.submit(
+                    prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
+                )
+                for c in todo
+            ]
+
+            def keep(i: int) -> None:
+                c = todo[i]
+                table, plot = campaign_output(pf, c, prepared[c.name], jobs[i].parts())
+                jobs[i].release()
+                _write_part(parts / f"{keys[c.name]}.parquet", table, keys[c.name], plot)
+                computed.append(c.name)
+
+            cluster.gather(jobs, tick, on_done=keep)
+        if reused:
+            say(f"reused {reused} of {total} campaigns kept by the stopped report")
+        summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
+    except KeyboardInterrupt:
+        raise ReportInterrupted(reused + len(computed), total, parts) from None
+    shutil.rmtree(parts, ignore_errors=True)
+    return Report(
+        portfolio=pf,
+        out=target,
+        summary=summary,
+        ranking=ranking,
+        reused=reused,
+        computed=len(computed),
+        elapsed_s=time.perf_counter() - started,
+        metadata=meta,
+    )
+
+
+def _assemble(
+    pf: Portfolio,
+    target: Path,
+    parts: Path,
+    keys: dict[str, str],
+    meta: dict[str, Any],
+    progress: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stream the kept parts into results.parquet, summarize them, draw the report, and move
+    the three files into place together; returns the summary and the ranking."""
+    import numpy as np
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from forecast.progress import bar
+    from forecast.reporting.html import render
+    from forecast.reporting.plots import CampaignPlot, Histogram
+    from forecast.results.io import staged
+    from forecast.results.risk import level_label
+    from forecast.results.summary import summarize
+
+    plots: list[CampaignPlot] = []
+    rows: list[pl.DataFrame] = []
+    with staged(target / RESULTS, target / SUMMARY, target / HTML) as (res, summ, html):
+        writer = None
+        try:
+            for c in pf.campaigns:
+                found = _read_part(parts / f"{keys[c.name]}.parquet", keys[c.name])
+                if found is None:
+                    raise RuntimeError(f"campaign {c.name!r}: its kept part is unreadable")
+                table, info = found
+                if writer is None:
+                    writer = pq.ParquetWriter(res, _with_meta(table, meta).schema)
+                writer.write_table(table.cast(writer.schema))
+                frame = pl.from_arrow(table)
+                assert isinstance(frame, pl.DataFrame)
+                stats = summarize(frame, REPORT_METRICS, pf.risk_levels)
+                stats = stats.insert_column(0, pl.lit(info["method"]).alias("method"))
+                rows.append(stats.insert_column(0, pl.lit(c.name).alias("campaign")))
+                profit_row = stats.filter(pl.col("metric") == "profit").row(0, named=True)
+                marks = [0.0, profit_row["mean"]]
+                for x in pf.risk_levels:
+                    lab = level_label(x)
+                    marks += [-profit_row[f"var{lab}"], -profit_row[f"cvar{lab}"]]
+                profit = frame.get_column("profit").to_numpy()
+                plots.append(
+                    CampaignPlot(
+                        name=c.name,
+                        method=info["method"],
+                        elapsed_s=float(info["elapsed_s"] or 0.0),
+                        session_labels=list(info["session_labels"]),
+                        fan=np.asarray(info["fan"]),
+                        fan_mean=np.asarray(info["fan_mean"]),
+                        hist=Histogram.of(profit, marks),
+                        profit=profit_row,
+                    )
+                )
+        finally:
+            if writer is not None:
+                writer.close()
+        summary = pl.concat(rows)
+        pq.write_table(_with_meta(summary.to_arrow(), {**meta, "kind": "portfolio_summary"}), summ)
+        ranking = ranking_table(pf, summary)
+        with bar(2 * len(plots) + 2, "figures", progress, unit="fig") as tick:
+            page = render(pf, summary, ranking, plots, meta, tick)
+        Path(html).write_text(page, encoding="utf-8")
+    return summary, ranking

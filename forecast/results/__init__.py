@@ -1,0 +1,1 @@
+"""What a run gives: the Forecast object, summaries, risk measures, Parquet with provenance."""

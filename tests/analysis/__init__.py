@@ -1,0 +1,1 @@
+"""Tests of `forecast.analysis`: compare, and the findings of MODEL.md built on it."""

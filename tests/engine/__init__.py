@@ -1,0 +1,1 @@
+"""Tests of `forecast.engine`: kernels against naive references, determinism, backends."""

@@ -1,0 +1,177 @@
+"""The Dask backend: a LocalCluster of two worker processes gives the same bits as a local
+run, for run, compare and report, whatever the task size, and when a worker is killed in
+the middle of a run. Every comparison is exact equality (fixed seeds), never statistical."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import forecast as fc
+from forecast import examples
+from forecast.engine.cluster import DaskBackend, resolve_backend, warm_up
+from forecast.engine.prepare import prepare
+from forecast.engine.run import forecast_of, keeps_sessions
+from tests.conftest import micro_then_mega
+from tests.reporting.portfolios import copy_examples, write_portfolio
+
+distributed = pytest.importorskip("distributed")
+
+
+def _cluster(workers: int = 2) -> Any:
+    return distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",  # any free port: never clashes with another cluster
+        env={"NUMBA_NUM_THREADS": "1"},
+    )
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def backend(client: Any) -> DaskBackend:
+    """One block (4,096 paths) a task, so even small runs are split across both workers."""
+    b = DaskBackend(client, task_paths=1)
+    b.warm()
+    return b
+
+
+def test_warm_up_loads_both_kernels_on_every_worker(backend: DaskBackend) -> None:
+    assert len(backend.warm_up_s) == 2
+    for took in backend.warm_up_s.values():
+        assert set(took) == {"cohort", "viewer"} and all(t > 0 for t in took.values())
+    assert backend.task_paths == 4096  # rounded up to whole blocks
+
+
+@pytest.mark.parametrize("task_paths", [4096, 3 * 4096, 100_000])
+def test_run_on_the_cluster_equals_the_local_run(client: Any, task_paths: int) -> None:
+    s = fc.load(examples.path("mega_then_micro"))
+    here = fc.run(s, paths=20_000, seed=31)
+    there = fc.run(s, paths=20_000, seed=31, backend=DaskBackend(client, task_paths=task_paths))
+    assert there.method == "cohort"
+    assert there.paths.equals(here.paths)
+    assert there.sessions.equals(here.sessions)
+    assert there.session_summary().equals(here.session_summary())  # same bits, summed in order
+    assert there.summary().equals(here.summary())
+
+
+def test_per_viewer_kernel_on_the_cluster(backend: DaskBackend) -> None:
+    s = micro_then_mega()
+    here = fc.run(s, paths=9_000, seed=32, method="viewer")
+    there = fc.run(s, paths=9_000, seed=32, method="viewer", backend=backend)
+    assert there.paths.equals(here.paths) and there.sessions.equals(here.sessions)
+    assert there.session_summary().equals(here.session_summary())
+
+
+def test_backend_dask_takes_the_current_client(client: Any) -> None:
+    s = fc.load(examples.path("micro_only"))
+    with distributed.Client(client.scheduler.address) as default:
+        assert distributed.default_client() is default
+        there = fc.run(s, paths=5_000, seed=33, backend="dask")
+    assert there.paths.equals(fc.run(s, paths=5_000, seed=33).paths)
+
+
+def test_compare_on_the_cluster_equals_local(backend: DaskBackend) -> None:
+    files = [examples.path(n) for n in ("micro_only", "mega_then_micro", "micro_then_mega")]
+    here = fc.compare(files, paths=9_000, seed=34)
+    there = fc.compare(files, paths=9_000, seed=34, backend=backend)
+    for name in here.names:
+        assert there.forecasts[name].paths.equals(here.forecasts[name].paths), name
+    assert there.summary().equals(here.summary())
+    assert there.pairwise().equals(here.pairwise())
+    assert there.ranking().equals(here.ranking())
+
+
+def test_report_on_the_cluster_writes_the_same_bytes(backend: DaskBackend, tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    portfolio = write_portfolio(
+        tmp_path, campaigns=["*.toml"], seed=35, paths=6_000, risk_levels=[0.95, 0.99]
+    )
+    here = fc.report(portfolio, tmp_path / "here")
+    there = fc.report(portfolio, tmp_path / "there", backend=backend)
+    assert there.computed == 7
+    for name in ("results.parquet", "summary.parquet"):
+        assert (there.out / name).read_bytes() == (here.out / name).read_bytes(), name
+
+
+def test_bad_backends_are_refused(backend: DaskBackend) -> None:
+    s = fc.load(examples.path("micro_only"))
+    with pytest.raises(ValueError, match=r"backend = 42 is not allowed; one of None, 'local'"):
+        fc.run(s, paths=10, seed=1, backend=42)
+    with pytest.raises(ValueError, match=r"threads = 1 is not allowed; must be left out"):
+        fc.run(s, paths=10, seed=1, threads=1, backend=backend)
+    with pytest.raises(ValueError, match=r"task_paths = 0 is not allowed"):
+        DaskBackend(backend.client, task_paths=0)
+    assert resolve_backend(None) is None and resolve_backend("local") is None
+
+
+def test_warm_up_runs_here_too() -> None:
+    took = warm_up()  # off a worker it uses this process's threads
+    assert set(took) == {"cohort", "viewer"}
+
+
+def test_a_killed_worker_changes_nothing() -> None:
+    """SIGKILL one of two workers once three tasks are back: its running task is rescheduled
+    on the other (and on its restarted self), the results already gathered stay, and the
+    run is bit-identical to the local one."""
+    s = fc.load(examples.path("mega_then_micro"))
+    n = 40 * 4096
+    here = fc.run(s, paths=n, seed=36)
+    prep = prepare(s, "auto")
+    with _cluster() as cluster, distributed.Client(cluster) as client:
+        backend = DaskBackend(client, task_paths=4096)
+        backend.warm()
+        pids = client.run(os.getpid)
+        job = backend.submit(prep, 36, n, keep_sessions=keeps_sessions(prep, n), session_net=False)
+        back: list[int] = []
+        killed: list[int] = []
+
+        def tick(paths: int) -> None:
+            back.append(paths)
+            if len(back) == 3:
+                victim = sorted(pids.values())[0]
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        backend.gather([job], tick)
+        after = client.run(os.getpid)
+    assert killed and killed[0] not in after.values()  # that process is gone
+    assert sum(back) == n and len(back) == 40
+    there = forecast_of(prep, job.parts(), n, 36)
+    assert there.paths.equals(here.paths)
+    assert there.session_summary().equals(here.session_summary())
+
+
+def test_command_line_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from forecast.cli import main
+
+    out = tmp_path / "w.parquet"
+    plan = str(examples.path("micro_then_mega"))
+    assert (
+        main(["run", plan, "--workers", "2", "--paths", "9000", "--seed", "5", "--out", str(out)])
+        == 0
+    )
+    assert fc.read_parquet(out).paths.equals(fc.run(plan, paths=9000, seed=5).paths)
+    assert main(["run", plan, "--workers", "2", "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--threads = 1 is not allowed with --cluster or --workers" in err
+    with tempfile.TemporaryDirectory() as d:
+        portfolio = write_portfolio(
+            Path(d), campaigns=[plan, str(examples.path("micro_only"))], seed=5, paths=3000
+        )
+        assert main(["report", str(portfolio), "--out", f"{d}/a", "--workers", "2"]) == 0
+        fc.report(portfolio, f"{d}/b")
+        for name in ("results.parquet", "summary.parquet"):
+            assert Path(d, "a", name).read_bytes() == Path(d, "b", name).read_bytes()

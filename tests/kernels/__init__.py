@@ -1,0 +1,1 @@
+"""Tests of `kernels`: random streams, the on-disk cache."""

@@ -1,0 +1,1 @@
+"""Tests of `forecast.model`: entities, presets, validation, strategy files."""

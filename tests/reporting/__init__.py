@@ -1,0 +1,1 @@
+"""Tests of `forecast.reporting`: portfolios, reports, the page in a browser."""

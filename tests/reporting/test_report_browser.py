@@ -1,0 +1,111 @@
+"""report.html in a real browser: headless Chromium (Debian's ``chromium``, which `.ci/run`
+installs) driven by Playwright. Every figure must be decoded with a non-zero size, and the
+page must ask for nothing but itself: no network request of any kind.
+
+Without Chromium the test is skipped locally, and fails where FORECAST_REQUIRE_BROWSER=1
+(set by `.ci/run`), so CI can never pass it by not running it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import forecast as fc
+from tests.reporting.portfolios import SEED, copy_examples, write_portfolio
+
+#: Flags for a root, sandboxed-network machine: no GPU, no sandbox (root), and none of
+#: Chromium's own background traffic, which would otherwise show up as requests.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("FORECAST_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed, and FORECAST_REQUIRE_BROWSER=1")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """report.html of three bundled campaigns, and how many campaigns it shows."""
+    d = tmp_path_factory.mktemp("browser")
+    copy_examples(d)
+    portfolio = write_portfolio(
+        d,
+        campaigns=["micro_then_mega.toml", "mega_only.toml", "amateur_swarm.toml"],
+        seed=SEED,
+        paths=1_000,
+        risk_levels=[0.9, 0.99],
+        currency="EUR",
+        fx_per_cny=0.13,
+        description='A <b>test</b> & "quoted" description',
+    )
+    done = fc.report(portfolio, d / "out")
+    return done.html_path, 3
+
+
+def test_report_renders_every_figure_and_fetches_nothing(page_file: tuple[Path, int]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path, campaigns = page_file
+    chromium = _chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            errors: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_load_state("networkidle")
+            images = page.evaluate(
+                """() => Array.from(document.images).map(i => ({
+                    alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
+                    shown: i.getBoundingClientRect().width * i.getBoundingClientRect().height,
+                    src: i.currentSrc.slice(0, 22)}))"""
+            )
+            title = page.title()
+            description = page.inner_text("p.note")
+        finally:
+            browser.close()
+    # two figures across campaigns, and two per campaign
+    assert len(images) == 2 + 2 * campaigns
+    for img in images:
+        assert img["complete"] and img["w"] > 100 and img["h"] > 100, img
+        assert img["shown"] > 0, img
+        assert img["src"] == "data:image/png;base64,", img
+    alts = [img["alt"] for img in images]
+    assert sum(a.startswith("profit distribution of ") for a in alts) == campaigns
+    assert sum(a.startswith("cumulative net sales of ") for a in alts) == campaigns
+    assert requests == [path.as_uri()]  # the page itself, nothing else
+    assert errors == []
+    assert title == "Risk report: portfolio"
+    assert description == 'A <b>test</b> & "quoted" description'  # shown as text, escaped
+
+
+def test_report_has_no_script_and_no_outside_reference(page_file: tuple[Path, int]) -> None:
+    """What the browser test shows, checked on the text: nothing could fetch anything."""
+    html = page_file[0].read_text()
+    assert "<script" not in html.lower()
+    values = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', html)
+    assert len(values) > 8
+    assert all(v.startswith(("data:image/png;base64,", "#")) for v in values), "outside link"
+    assert not re.search(r'\b(?:src|href)\s*=\s*[^"\s]', html)  # every value quoted
+    assert "@import" not in html and "url(" not in html

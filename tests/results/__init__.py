@@ -1,0 +1,1 @@
+"""Tests of `forecast.results`: tables, summaries, risk, Parquet round trips."""
