@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecast.engine.backends import check_backend
-from forecast.engine.prepare import check_method, prepare, resolve_strategy
+from forecast.engine.prepare import check_cost, check_method, prepare, resolve_strategy, run_threads
 from forecast.engine.run import check_paths, check_seed, check_threads, forecast_of, keeps_sessions
 from forecast.model import validation as v
 from forecast.model.entities import Strategy
@@ -154,15 +154,26 @@ def _named(
             strategies,
             "must be a mapping of name to Strategy or a list of strategies/files",
         )
+    given = list(strategies.values()) if isinstance(strategies, Mapping) else list(strategies)
     out: dict[str, Strategy] = {}
-    for name, s in items:
+    for i, (name, s) in enumerate(items):
         if name in out:
-            raise v.fail(
-                "compare",
-                "strategies",
-                name,
-                "names must be distinct; pass a mapping of name to strategy to name them",
-            )
+            first = [n for n, _ in items].index(name)
+            files = [x for x in (given[first], given[i]) if isinstance(x, str | Path)]
+            if len(files) == 2 and Path(files[0]).resolve() == Path(files[1]).resolve():
+                advice = (
+                    f"the file {str(files[0])!r} is given twice; compare it with another "
+                    "strategy (to compare a file with a variant of itself, copy it and give "
+                    "the copy its own `name = ...`)"
+                )
+            elif files:
+                advice = (
+                    "two strategies share this name; give each file its own `name = ...` "
+                    "(the name defaults to the file's stem)"
+                )
+            else:
+                advice = "names must be distinct; pass a mapping of name to strategy to name them"
+            raise v.fail("compare", "strategies", name, advice)
         out[name] = s
     if len(out) < 2:
         raise v.fail("compare", "strategies", list(out), "needs at least two strategies")
@@ -211,8 +222,20 @@ def compare(
     if len({p.method for p in prepared.values()}) > 1:
         # "auto" falls back for some: run all on the per-viewer kernel to pair their paths
         prepared = {name: prepare(strategy, "viewer") for name, strategy in named.items()}
+    from forecast.engine import limits
+    from forecast.engine.backends import LocalBackend
     from forecast.progress import bar
 
+    local_threads = run_threads(threads) if isinstance(cluster, LocalBackend) else 1
+    need = sum(
+        check_cost(prep, n, threads=local_threads, keep_sessions=keeps_sessions(prep, n))
+        for prep in prepared.values()
+    )
+    limits.check_memory(
+        need,
+        f"a comparison of {len(prepared)} strategies x {n:,} paths",
+        "ask for fewer paths or compare fewer strategies at once",
+    )
     seeds = {
         name: seed_value if common_random_numbers else key64(f"{seed_value}:{name}")
         for name in named

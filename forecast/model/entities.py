@@ -18,11 +18,29 @@ from typing import Any
 from forecast.model import validation as v
 from forecast.model.enums import Channel, Format, Kind, Tier, parse_enum
 
+# Upper bounds that keep every sum of a run finite (int64 counts, float64 money) and every run
+# of reasonable cost; each is far beyond any real campaign.
+
+#: Most people in one audience pool (followers, ``market.shared_audience``).
+MAX_PEOPLE = 10_000_000_000
+#: Highest list price or unit cost, CNY.
+MAX_PRICE = 10_000_000.0
+#: Highest fee (slot or filming fee, free experience) of one session, CNY.
+MAX_FEE = 10_000_000_000.0
+#: Highest plateau arrival rate, arrivals per hour.
+MAX_VIEWS_PER_HOUR = 1_000_000_000.0
+#: Most expected views of one short video.
+MAX_VIDEO_VIEWS = 10_000_000_000.0
+#: Highest sd of the log traffic multiplier, after ``market.traffic_noise`` scales it.
+MAX_TRAFFIC_SIGMA = 3.0
+#: Highest tier-specific sensitivity (discount, categories, assortment).
+MAX_SENSITIVITY = 20.0
+
 
 @dataclass(frozen=True)
 class TierValues:
-    """One number per tier (a tier-specific effect size); all must be >= 0. ``amateur``
-    defaults to the ``micro`` value."""
+    """One number per tier (a tier-specific effect size); each in [0, `MAX_SENSITIVITY`].
+    ``amateur`` defaults to the ``micro`` value."""
 
     mega: float
     mid: float
@@ -33,7 +51,8 @@ class TierValues:
         if self.amateur is None:
             object.__setattr__(self, "amateur", self.micro)
         for name in ("mega", "mid", "micro", "amateur"):
-            object.__setattr__(self, name, v.non_negative("tier values", name, getattr(self, name)))
+            value = v.non_negative("tier values", name, getattr(self, name), MAX_SENSITIVITY)
+            object.__setattr__(self, name, value)
 
     def __getitem__(self, tier: Tier) -> float:
         return float(getattr(self, tier.value))
@@ -101,13 +120,13 @@ class MarketParams:
     reference_discount: float = 0.2
     """Discount at which an influencer's ``conversion`` holds, fraction in [0, 1)."""
     reference_categories: float = 3.0
-    """Number of categories at which ``conversion`` holds, >= 1."""
+    """Number of categories at which ``conversion`` holds, in [1, 10000]."""
     reference_assortment: float = 50.0
-    """Number of products per stream at which ``conversion`` holds, >= 1."""
+    """Number of products per stream at which ``conversion`` holds, in [1, 10000]."""
     shared_audience: int = 2_000_000
     """People in the shared market audience (the brand category's shoppers reached by the
     platform's recommendations); every influencer draws part of its viewers from it, which is
-    how audiences overlap."""
+    how audiences overlap. At most `MAX_PEOPLE`."""
     core_people: float = 0.02
     """Share of every audience pool that is heavy watchers (the core), in (0, 1]."""
     core_arrivals: float = 0.5
@@ -115,26 +134,29 @@ class MarketParams:
     person is equally likely to arrive. Heavy watchers see many sessions, so this is what makes
     the audiences of different influencers meet."""
     traffic_noise: float = 1.0
-    """Multiplier of every influencer's ``traffic_sigma``, >= 0; 0 switches traffic noise off."""
+    """Multiplier of every influencer's ``traffic_sigma``, in [0, 3]; 0 switches traffic noise
+    off. The product ``traffic_sigma x traffic_noise`` must stay <= `MAX_TRAFFIC_SIGMA`."""
     ramp_minutes: float = 30.0
-    """Ramp-up at the start of a session, minutes (>= 0)."""
+    """Ramp-up at the start of a session, minutes, in [0, 2880]."""
     ramp_start: float = 0.2
     """Arrival rate at the very start relative to the plateau, in [0, 1]."""
     tail_minutes: float = 30.0
-    """Wind-down at the end of a session, minutes (>= 0)."""
+    """Wind-down at the end of a session, minutes, in [0, 2880]."""
     tail_end: float = 0.3
     """Arrival rate at the very end relative to the plateau, in [0, 1]."""
     burst_lift: float = 0.5
     """Extra arrival rate, relative to the plateau, while a product link goes live
-    ("3, 2, 1, link on"), >= 0; 0 switches bursts off."""
+    ("3, 2, 1, link on"), in [0, 100]; 0 switches bursts off."""
     burst_minutes: float = 1.0
-    """Length of a link-on burst after each product slot starts, minutes (>= 0)."""
+    """Length of a link-on burst after each product slot starts, minutes, in [0, 60]."""
     bin_minutes: float = 1.0
-    """Resolution of the arrival intensity (piecewise constant on bins), minutes, in (0, 60]."""
+    """Resolution of the arrival intensity (piecewise constant on bins), minutes, in
+    [0.1, 60]."""
     video_half_life_days: float = 2.0
-    """Half-life of a short video's views, days (> 0): views per day decay exponentially."""
+    """Half-life of a short video's views, days, in [0.01, 365]: views per day decay
+    exponentially."""
     video_dwell_mean_s: float = 15.0
-    """Mean watch time of a short-video view, seconds (> 0)."""
+    """Mean watch time of a short-video view, seconds, in [0.1, 86400]."""
     episode_reach_decay: float = 0.6
     """Reach of each further episode cut from one store visit, relative to the previous one,
     in [0, 1] (freshness lost to repetition); 1 switches the loss off."""
@@ -159,25 +181,39 @@ class MarketParams:
             v.in_range(o, "reference_discount", self.reference_discount, 0, 1, hi_open=True),
         )
         for name in ("reference_categories", "reference_assortment"):
-            set_(self, name, v.in_range(o, name, getattr(self, name), 1, math.inf))
-        set_(self, "shared_audience", v.integer(o, "shared_audience", self.shared_audience, 1))
+            set_(self, name, v.in_range(o, name, getattr(self, name), 1, 10_000))
+        set_(
+            self,
+            "shared_audience",
+            v.integer(o, "shared_audience", self.shared_audience, 1, MAX_PEOPLE),
+        )
         set_(
             self, "core_people", v.in_range(o, "core_people", self.core_people, 0, 1, lo_open=True)
         )
         set_(self, "core_arrivals", v.probability(o, "core_arrivals", self.core_arrivals))
-        set_(self, "traffic_noise", v.non_negative(o, "traffic_noise", self.traffic_noise))
-        for name in ("ramp_minutes", "tail_minutes", "burst_minutes", "burst_lift"):
-            set_(self, name, v.non_negative(o, name, getattr(self, name)))
+        set_(self, "traffic_noise", v.non_negative(o, "traffic_noise", self.traffic_noise, 3))
+        for name in ("ramp_minutes", "tail_minutes"):
+            set_(self, name, v.non_negative(o, name, getattr(self, name), 48 * 60))
+        set_(self, "burst_minutes", v.non_negative(o, "burst_minutes", self.burst_minutes, 60))
+        set_(self, "burst_lift", v.non_negative(o, "burst_lift", self.burst_lift, 100))
         for name in ("ramp_start", "tail_end"):
             set_(self, name, v.probability(o, name, getattr(self, name)))
-        for name in ("video_half_life_days", "video_dwell_mean_s"):
-            set_(self, name, v.positive(o, name, getattr(self, name)))
+        set_(
+            self,
+            "video_half_life_days",
+            v.in_range(o, "video_half_life_days", self.video_half_life_days, 0.01, 365),
+        )
+        set_(
+            self,
+            "video_dwell_mean_s",
+            v.in_range(o, "video_dwell_mean_s", self.video_dwell_mean_s, 0.1, 86_400),
+        )
         for name in ("episode_reach_decay", "gift_share"):
             set_(self, name, v.probability(o, name, getattr(self, name)))
         set_(
             self,
             "bin_minutes",
-            v.in_range(o, "bin_minutes", self.bin_minutes, 0, 60, lo_open=True),
+            v.in_range(o, "bin_minutes", self.bin_minutes, 0.1, 60),
         )
 
     def replace(self, **changes: Any) -> MarketParams:
@@ -191,11 +227,14 @@ class Product:
 
     name: str
     list_price: float
-    """List price per unit, CNY (> 0)."""
+    """List price per unit, CNY, in (0, `MAX_PRICE`]."""
     unit_cost: float = 0.0
-    """Cost of one unit to the brand, CNY (>= 0); returned units are restocked at no cost."""
+    """Cost of one unit to the brand, CNY, in [0, `MAX_PRICE`]; returned units are restocked
+    at no cost."""
     category: str = "general"
-    """Product category; sets the default return rate (see `forecast.model.presets`)."""
+    """Product category. Without a ``return_rate`` it must be one of the categories of
+    `forecast.model.presets.CATEGORY_RETURN_RATES` (apparel, shoes, beauty, personal_care,
+    electronics, home, food, general), which sets the return rate; with one, any name."""
     discount: float = 0.0
     """Default discount off list price, fraction in [0, 1); a session may override it."""
     return_rate: float | None = None
@@ -209,30 +248,41 @@ class Product:
     verify_prob: float = 0.85
     """Voucher only: probability a buyer means to use the voucher, [0, 1]."""
     validity_days: float = 30.0
-    """Voucher only: days after purchase within which it must be verified (>= 0)."""
+    """Voucher only: days after purchase within which it must be verified, in [0, 3650]."""
     verify_delay_days: float = 7.0
-    """Voucher only: mean of the exponential delay from purchase to the store visit, days (> 0).
+    """Voucher only: mean of the exponential delay from purchase to the store visit, days, in
+    [0.001, 3650].
     A voucher is verified with probability verify_prob * (1 - exp(-validity/delay))."""
 
     def __post_init__(self) -> None:
         name = v.text("product", "name", self.name)
         o = f"product {name!r}"
         set_ = object.__setattr__
-        set_(self, "list_price", v.positive(o, "list_price", self.list_price))
-        set_(self, "unit_cost", v.non_negative(o, "unit_cost", self.unit_cost))
+        set_(self, "list_price", v.positive(o, "list_price", self.list_price, MAX_PRICE))
+        set_(self, "unit_cost", v.non_negative(o, "unit_cost", self.unit_cost, MAX_PRICE))
         set_(self, "category", v.text(o, "category", self.category))
         set_(self, "discount", v.in_range(o, "discount", self.discount, 0, 1, hi_open=True))
         if self.return_rate is None:
-            from forecast.model.presets import category_return_rate
+            from forecast.model.presets import CATEGORY_RETURN_RATES
 
-            set_(self, "return_rate", category_return_rate(self.category))
+            v.choice(
+                f"{o} (no return_rate given, so the category sets it)",
+                "category",
+                self.category,
+                CATEGORY_RETURN_RATES,
+            )
+            set_(self, "return_rate", CATEGORY_RETURN_RATES[self.category])
         else:
             set_(self, "return_rate", v.probability(o, "return_rate", self.return_rate))
         set_(self, "units_per_order", v.in_range(o, "units_per_order", self.units_per_order, 1, 10))
         set_(self, "kind", parse_enum(Kind, o, "kind", self.kind))
         set_(self, "verify_prob", v.probability(o, "verify_prob", self.verify_prob))
-        set_(self, "validity_days", v.non_negative(o, "validity_days", self.validity_days))
-        set_(self, "verify_delay_days", v.positive(o, "verify_delay_days", self.verify_delay_days))
+        set_(self, "validity_days", v.non_negative(o, "validity_days", self.validity_days, 3650))
+        set_(
+            self,
+            "verify_delay_days",
+            v.in_range(o, "verify_delay_days", self.verify_delay_days, 0.001, 3650),
+        )
 
     @property
     def returns(self) -> float:
@@ -254,37 +304,40 @@ class Influencer:
     name: str
     tier: Tier
     followers: int
-    """Own follower pool, people (>= 1); repeat sessions of one influencer share it."""
+    """Own follower pool, people, in [1, `MAX_PEOPLE`]; repeat sessions of one influencer
+    share it."""
     views_per_hour: float
-    """Arrival rate on the plateau at median traffic, arrivals per hour (>= 0)."""
+    """Arrival rate on the plateau at median traffic, arrivals per hour, in
+    [0, `MAX_VIEWS_PER_HOUR`]."""
     traffic_sigma: float
-    """Sd of the log of the per-session traffic multiplier (lognormal, median 1), >= 0."""
+    """Sd of the log of the per-session traffic multiplier (lognormal, median 1), in
+    [0, `MAX_TRAFFIC_SIGMA`]."""
     shared_share: float
     """Share of arrivals from the shared market audience (platform recommendations), [0, 1];
     the rest come from the influencer's own followers."""
     dwell_mean_s: float
-    """Mean watch time per arrival, seconds (> 0); log-logistic, heavy-tailed."""
+    """Mean watch time per arrival, seconds, in [0.1, 86400]; log-logistic, heavy-tailed."""
     dwell_shape: float
     """Log-logistic shape (tail index) of watch time, in (1, 20]; smaller is heavier."""
     conversion: float
     """Probability that an exposed viewer who never bought buys, at the market's reference
     discount, categories and assortment, [0, 1]."""
     likes_per_minute: float
-    """Likes per minute of watch time (>= 0). A session's likes are Poisson with mean
+    """Likes per minute of watch time, in [0, 1000]. A session's likes are Poisson with mean
     likes_per_minute x its watch minutes, where watch time is credited at the session's
     expected stay per arrival (see README, "Engagement")."""
     comments_per_minute: float
-    """Comments per minute of watch time (>= 0)."""
+    """Comments per minute of watch time, in [0, 1000]."""
     gifts_per_hour: float
-    """Virtual gifts per hour of watch time (>= 0)."""
+    """Virtual gifts per hour of watch time, in [0, 100000]."""
     gift_value_mean: float
-    """Mean value of one gift, CNY (> 0); gamma-distributed, so the value of any number of
+    """Mean value of one gift, CNY, in (0, 1e6]; gamma-distributed, so the value of any number of
     gifts is drawn exactly in one step."""
     gift_value_cv: float
     """Coefficient of variation of one gift's value, in [0, 20] (0: every gift is worth the
     mean); 3 makes most gifts cheap and a few worth hundreds of CNY."""
     slot_fee: float
-    """Fixed fee per session for the brand's slot, CNY (>= 0)."""
+    """Fixed fee per session for the brand's slot, CNY, in [0, `MAX_FEE`]."""
     commission_rate: float
     """Commission on net sales, fraction in [0, 1]."""
     assortment: int
@@ -292,7 +345,8 @@ class Influencer:
     categories: int
     """Categories per stream by default (>= 1)."""
     video_views: float = 0.0
-    """Expected views of one short video at median traffic, over its whole life (>= 0)."""
+    """Expected views of one short video at median traffic, over its whole life, in
+    [0, `MAX_VIDEO_VIEWS`]."""
     video_level: int | None = None
     """Amateur anchors only: platform level for video selling, 0-8."""
     live_level: int | None = None
@@ -302,33 +356,50 @@ class Influencer:
     agency_share: float = 0.0
     """Share of the influencer's commission and fees kept by an agency (MCN), [0, 1]."""
     experience_cost: float = 0.0
-    """Cost to the merchant of a free experience (e.g. a meal) per store visit, CNY (>= 0)."""
+    """Cost to the merchant of a free experience (e.g. a meal) per store visit, CNY, in
+    [0, `MAX_FEE`]."""
 
     def __post_init__(self) -> None:
         name = v.text("influencer", "name", self.name)
         o = f"influencer {name!r}"
         set_ = object.__setattr__
         set_(self, "tier", Tier.parse(self.tier, o))
-        set_(self, "followers", v.integer(o, "followers", self.followers, 1))
-        set_(self, "views_per_hour", v.non_negative(o, "views_per_hour", self.views_per_hour))
-        set_(self, "traffic_sigma", v.in_range(o, "traffic_sigma", self.traffic_sigma, 0, 5))
+        set_(self, "followers", v.integer(o, "followers", self.followers, 1, MAX_PEOPLE))
+        set_(
+            self,
+            "views_per_hour",
+            v.non_negative(o, "views_per_hour", self.views_per_hour, MAX_VIEWS_PER_HOUR),
+        )
+        set_(
+            self,
+            "traffic_sigma",
+            v.in_range(o, "traffic_sigma", self.traffic_sigma, 0, MAX_TRAFFIC_SIGMA),
+        )
         set_(self, "shared_share", v.probability(o, "shared_share", self.shared_share))
-        set_(self, "dwell_mean_s", v.positive(o, "dwell_mean_s", self.dwell_mean_s))
+        set_(self, "dwell_mean_s", v.in_range(o, "dwell_mean_s", self.dwell_mean_s, 0.1, 86_400))
         set_(
             self,
             "dwell_shape",
             v.in_range(o, "dwell_shape", self.dwell_shape, 1, 20, lo_open=True),
         )
         set_(self, "conversion", v.probability(o, "conversion", self.conversion))
-        for name_ in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
-            set_(self, name_, v.non_negative(o, name_, getattr(self, name_)))
-        set_(self, "gift_value_mean", v.positive(o, "gift_value_mean", self.gift_value_mean))
+        for name_, hi in (
+            ("likes_per_minute", 1_000.0),
+            ("comments_per_minute", 1_000.0),
+            ("gifts_per_hour", 100_000.0),
+        ):
+            set_(self, name_, v.non_negative(o, name_, getattr(self, name_), hi))
+        set_(self, "gift_value_mean", v.positive(o, "gift_value_mean", self.gift_value_mean, 1e6))
         set_(self, "gift_value_cv", v.in_range(o, "gift_value_cv", self.gift_value_cv, 0, 20))
-        set_(self, "slot_fee", v.non_negative(o, "slot_fee", self.slot_fee))
+        set_(self, "slot_fee", v.non_negative(o, "slot_fee", self.slot_fee, MAX_FEE))
         set_(self, "commission_rate", v.probability(o, "commission_rate", self.commission_rate))
         set_(self, "assortment", v.integer(o, "assortment", self.assortment, 1, 10_000))
         set_(self, "categories", v.integer(o, "categories", self.categories, 1, 1_000))
-        set_(self, "video_views", v.non_negative(o, "video_views", self.video_views))
+        set_(
+            self,
+            "video_views",
+            v.non_negative(o, "video_views", self.video_views, MAX_VIDEO_VIEWS),
+        )
         for lvl in ("video_level", "live_level"):
             value = getattr(self, lvl)
             if self.tier is Tier.AMATEUR:
@@ -339,7 +410,11 @@ class Influencer:
                 raise v.fail(o, lvl, value, "platform levels are for amateur anchors only")
         set_(self, "channel", parse_enum(Channel, o, "channel", self.channel))
         set_(self, "agency_share", v.probability(o, "agency_share", self.agency_share))
-        set_(self, "experience_cost", v.non_negative(o, "experience_cost", self.experience_cost))
+        set_(
+            self,
+            "experience_cost",
+            v.non_negative(o, "experience_cost", self.experience_cost, MAX_FEE),
+        )
 
     @classmethod
     def preset(cls, tier: Tier | str, name: str | None = None, **overrides: Any) -> Influencer:
@@ -397,7 +472,7 @@ class Session:
     products: tuple[Product, ...]
     """The brand's products, in presentation order (distinct names, at least one)."""
     day: float = 0.0
-    """Start day in the campaign, days from its start (>= 0)."""
+    """Start day in the campaign, days from its start, in [0, 36500]."""
     hours: float = DEFAULT_SESSION_HOURS
     """Duration, hours, in (0, 48]."""
     assortment: int | None = None
@@ -443,7 +518,7 @@ class Session:
         if len(set(names)) != len(names):
             raise v.fail(o, "products", names, "must not list a product twice")
         set_(self, "products", products)
-        set_(self, "day", v.non_negative(o, "day", self.day))
+        set_(self, "day", v.non_negative(o, "day", self.day, 36_500))
         set_(self, "hours", v.in_range(o, "hours", self.hours, 0, 48, lo_open=True))
         video = self.format is Format.VIDEO
         default_assortment = len(products) if video else self.influencer.assortment
@@ -461,12 +536,13 @@ class Session:
             k = len(products)
             pos = tuple(int((i + 0.5) * assortment / k) for i in range(k))
         else:
-            pos = tuple(v.integer(o, "positions", x, 0, assortment - 1) for x in self.positions)
+            given = v.sequence(o, "positions", self.positions, "slot indices")
+            pos = tuple(v.integer(o, "positions", x, 0, assortment - 1) for x in given)
             if len(pos) != len(products) or any(b <= a for a, b in pairwise(pos)):
                 raise v.fail(
                     o,
                     "positions",
-                    list(self.positions),
+                    list(given),
                     f"must be {len(products)} increasing slot indices in [0, {assortment - 1}]",
                 )
         set_(self, "positions", pos)
@@ -474,7 +550,7 @@ class Session:
             raise v.fail(o, "discounts", self.discounts, "must map product names to discounts")
         discounts = {}
         for key, d in self.discounts.items():
-            if key not in names:
+            if not isinstance(key, str) or key not in names:
                 raise v.fail(o, "discounts", key, f"names no product of the session ({names})")
             discounts[key] = v.in_range(o, f"discounts[{key!r}]", d, 0, 1, hi_open=True)
         set_(self, "discounts", discounts)
@@ -559,6 +635,16 @@ class Strategy:
         labels = [s.label for s in labelled]
         if len(set(labels)) != len(labels):
             raise v.fail(o, "sessions", labels, "session labels must be distinct")
+        for inf in influencers.values():
+            sigma = inf.traffic_sigma * self.market.traffic_noise
+            if sigma > MAX_TRAFFIC_SIGMA:
+                raise v.fail(
+                    o,
+                    "market.traffic_noise",
+                    self.market.traffic_noise,
+                    f"with influencer {inf.name!r}'s traffic_sigma = {inf.traffic_sigma:g} the "
+                    f"sd of log traffic would be {sigma:g}; at most {MAX_TRAFFIC_SIGMA:g}",
+                )
         set_(self, "sessions", tuple(labelled))
 
     @property

@@ -71,6 +71,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from forecast.model import validation as v
 from forecast.model.entities import Influencer, MarketParams, Product, Session, Strategy, TierValues
 from forecast.model.enums import Tier
 
@@ -103,13 +104,13 @@ def _check_keys(
     where: str, table: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
 ) -> Mapping[str, Any]:
     if not isinstance(table, Mapping):
-        raise StrategyFileError(f"{where}: expected a table, got {table!r}")
+        raise StrategyFileError(f"{where}: expected a table, got {v.echo(table)}")
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
+            close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise StrategyFileError(
-                f"{where}: unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
+                f"{where}: unknown key {v.echo(key)}; {hint}allowed: {', '.join(allowed)}"
             )
     for key in required:
         if key not in table:
@@ -119,8 +120,23 @@ def _check_keys(
 
 def _list_of_tables(where: str, value: Any) -> list[Mapping[str, Any]]:
     if not isinstance(value, list):
-        raise StrategyFileError(f"{where}: expected an array of tables ([[...]]), got {value!r}")
+        raise StrategyFileError(
+            f"{where}: expected an array of tables ([[...]]), got {v.echo(value)}"
+        )
     return value
+
+
+#: What a bad value can raise while the model checks it: a ValueError from the checks, and,
+#: as a net under them, the errors of arithmetic or types on a value no check foresaw.
+_BAD_VALUE = (ValueError, TypeError, ArithmeticError, RecursionError)
+
+
+def _name(where: str, table: Mapping[str, Any], key: str) -> str:
+    """``table[key]``, checked to be a name (a non-empty string)."""
+    try:
+        return v.text(where, key, table[key])
+    except ValueError as err:
+        raise StrategyFileError(str(err)) from None
 
 
 def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Strategy:
@@ -128,16 +144,19 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
     _check_keys(source, data, _TOP, ("sessions",))
     try:
         market = MarketParams(**_check_keys(f"{source}: [market]", data.get("market", {}), _MARKET))
-    except ValueError as err:
+    except StrategyFileError:
+        raise
+    except _BAD_VALUE as err:
         raise StrategyFileError(f"{source}: {err}") from None
 
     products: dict[str, Product] = {}
     for i, raw in enumerate(_list_of_tables(f"{source}: products", data.get("products", []))):
         where = f"{source}: [[products]] #{i + 1}"
         table = _check_keys(where, raw, _PRODUCT, ("name", "list_price"))
+        _name(where, table, "name")
         try:
             p = Product(**table)
-        except ValueError as err:
+        except _BAD_VALUE as err:
             raise StrategyFileError(f"{where}: {err}") from None
         if p.name in products:
             raise StrategyFileError(f"{where}: product name {p.name!r} is defined twice")
@@ -147,10 +166,11 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
     for i, raw in enumerate(_list_of_tables(f"{source}: influencers", data.get("influencers", []))):
         where = f"{source}: [[influencers]] #{i + 1}"
         table = dict(_check_keys(where, raw, _INFLUENCER, ("name", "tier")))
-        name, tier = table.pop("name"), table.pop("tier")
+        name, tier = _name(where, table, "name"), table.pop("tier")
+        del table["name"]
         try:
             inf = Influencer.preset(Tier.parse(tier, f"influencer {name!r}"), name, **table)
-        except ValueError as err:
+        except _BAD_VALUE as err:
             raise StrategyFileError(f"{where}: {err}") from None
         if inf.name in influencers:
             raise StrategyFileError(f"{where}: influencer name {inf.name!r} is defined twice")
@@ -160,15 +180,19 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
     for i, raw in enumerate(_list_of_tables(f"{source}: sessions", data["sessions"])):
         where = f"{source}: [[sessions]] #{i + 1}"
         table = dict(_check_keys(where, raw, _SESSION, ("influencer", "products")))
-        who = table.pop("influencer")
+        who = _name(where, table, "influencer")
+        del table["influencer"]
         if who not in influencers:
             known = ", ".join(influencers) or "none defined"
             raise StrategyFileError(
                 f"{where}: influencer = {who!r} is not defined in [[influencers]] ({known})"
             )
         names = table.pop("products")
-        if not isinstance(names, list) or not names:
-            raise StrategyFileError(f"{where}: products = {names!r}: a non-empty list of names")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise StrategyFileError(
+                f"{where}: products = {v.echo(names)} is not allowed; a non-empty list of "
+                "product names"
+            )
         for n in names:
             if n not in products:
                 known = ", ".join(products) or "none defined"
@@ -179,11 +203,11 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
             table["positions"] = tuple(table["positions"])
         try:
             sessions.append(Session(influencers[who], tuple(products[n] for n in names), **table))
-        except ValueError as err:
+        except _BAD_VALUE as err:
             raise StrategyFileError(f"{where}: {err}") from None
     try:
         return Strategy(tuple(sessions), market, data.get("name", "strategy"))
-    except ValueError as err:
+    except _BAD_VALUE as err:
         raise StrategyFileError(f"{source}: {err}") from None
 
 
@@ -191,13 +215,7 @@ def load(path: str | Path) -> Strategy:
     """Read a strategy file (TOML, format in this module's docstring). The strategy's name
     defaults to the file's stem."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"strategy file {str(p)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as err:
-        raise StrategyFileError(f"{p}: not valid TOML: {err}") from None
+    data = read_toml(p, "strategy file")
     if "campaigns" in data and "sessions" not in data:
         raise StrategyFileError(
             f"{p}: is a portfolio file (it lists campaigns), not a strategy; "
@@ -205,6 +223,39 @@ def load(path: str | Path) -> Strategy:
         )
     data.setdefault("name", p.stem)
     return strategy_from_dict(data, str(p))
+
+
+#: Largest TOML file read, bytes (a strategy of the most sessions is far smaller).
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def read_toml(p: Path, what: str) -> dict[str, Any]:
+    """The TOML file at ``p`` as a dict; every way it cannot be read (missing, a directory,
+    unreadable, too large, not UTF-8, not TOML, nested beyond reason) is one
+    `StrategyFileError` (a ValueError) naming the file; ``what`` names the kind of file."""
+    if p.is_dir():
+        raise StrategyFileError(f"{what} {str(p)!r} is a directory, not a file")
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {str(p)!r} does not exist") from None
+    except OSError as err:
+        raise StrategyFileError(f"{what} {str(p)!r} cannot be read: {err.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise StrategyFileError(f"{what} {str(p)!r} is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise StrategyFileError(
+            f"{what} {str(p)!r} is not a UTF-8 text file (byte {err.start}); a TOML file is"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise StrategyFileError(f"{p}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise StrategyFileError(f"{p}: not valid TOML: arrays or tables nested too deep") from None
 
 
 def _plain(x: Any) -> Any:

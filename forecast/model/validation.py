@@ -1,22 +1,56 @@
 """Checks that turn bad input into one clear ValueError naming the field, the value and what
-is allowed. Used by the model's constructors; nothing reaches a kernel without passing here."""
+is allowed. Used by the model's constructors; nothing reaches a kernel without passing here.
+
+Numbers are any real `numbers.Real` (Python's int and float, NumPy's integer and floating
+scalars), never a bool or a string; whole numbers are any `numbers.Integral`, or a float
+that is whole. A value is echoed in an error at most `MAX_ECHO` characters long.
+"""
 
 from __future__ import annotations
 
+import difflib
 import math
+import numbers
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+#: Longest echo of a value in an error message, characters.
+MAX_ECHO = 80
+
+
+def echo(value: Any) -> str:
+    """``repr(value)``, cut to `MAX_ECHO` characters (a 100 kB string is not echoed whole)."""
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails (or recurses) must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) > MAX_ECHO:
+        text = text[: MAX_ECHO - 25] + f"... ({len(text):,} characters)"
+    return text
 
 
 def fail(owner: str, field: str, value: Any, allowed: str) -> ValueError:
     """The one error format: ``<owner>: <field> = <value> is not allowed; <allowed>``."""
-    return ValueError(f"{owner}: {field} = {value!r} is not allowed; {allowed}")
+    return ValueError(f"{owner}: {field} = {echo(value)} is not allowed; {allowed}")
+
+
+def is_number(value: Any) -> bool:
+    """A real number of Python or NumPy, not a bool."""
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or type(value).__name__ == "bool_"
 
 
 def number(owner: str, field: str, value: Any) -> float:
-    """A real, finite number (bools and strings are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A real, finite number (bools, strings and numbers too large for a float are refused)."""
+    if not is_number(value):
         raise fail(owner, field, value, "must be a number")
-    x = float(value)
+    try:
+        x = float(value)
+    except (OverflowError, ValueError):
+        raise fail(owner, field, value, "must be a finite number") from None
     if not math.isfinite(x):
         raise fail(owner, field, value, "must be a finite number")
     return x
@@ -34,7 +68,7 @@ def in_range(
     allow_inf: bool = False,
 ) -> float:
     """A finite number in the interval [lo, hi] (ends opened as asked); ``inf`` if allowed."""
-    if allow_inf and isinstance(value, int | float) and value == math.inf:
+    if allow_inf and is_number(value) and float(value) == math.inf:
         return math.inf
     x = number(owner, field, value)
     below = x <= lo if lo_open else x < lo
@@ -47,14 +81,16 @@ def in_range(
     return x
 
 
-def positive(owner: str, field: str, value: Any, *, allow_inf: bool = False) -> float:
-    """A finite number > 0."""
-    return in_range(owner, field, value, 0.0, math.inf, lo_open=True, allow_inf=allow_inf)
+def positive(
+    owner: str, field: str, value: Any, hi: float = math.inf, *, allow_inf: bool = False
+) -> float:
+    """A finite number in (0, hi]."""
+    return in_range(owner, field, value, 0.0, hi, lo_open=True, allow_inf=allow_inf)
 
 
-def non_negative(owner: str, field: str, value: Any) -> float:
-    """A finite number >= 0."""
-    return in_range(owner, field, value, 0.0, math.inf)
+def non_negative(owner: str, field: str, value: Any, hi: float = math.inf) -> float:
+    """A finite number in [0, hi]."""
+    return in_range(owner, field, value, 0.0, hi)
 
 
 def probability(owner: str, field: str, value: Any) -> float:
@@ -63,20 +99,48 @@ def probability(owner: str, field: str, value: Any) -> float:
 
 
 def integer(owner: str, field: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """An int in [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise fail(owner, field, value, "must be a whole number")
-    if value < lo or (hi is not None and value > hi):
-        bound = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+    """A whole number in [lo, hi] (a whole float such as ``5.0`` or ``1e6`` is accepted)."""
+    bound = f"[{lo:,}, {hi:,}]" if hi is not None else f">= {lo:,}"
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise fail(owner, field, value, f"must be a whole number {bound}")
-    return int(value)
+    if not isinstance(value, numbers.Integral):
+        try:
+            x = float(value)
+        except (OverflowError, ValueError):
+            raise fail(owner, field, value, f"must be a whole number {bound}") from None
+        if not math.isfinite(x) or not x.is_integer():
+            raise fail(owner, field, value, f"must be a whole number {bound}")
+        value = int(x)
+    n = int(value)
+    if n < lo or (hi is not None and n > hi):
+        raise fail(owner, field, value, f"must be a whole number {bound}")
+    return n
 
 
-def text(owner: str, field: str, value: Any) -> str:
-    """A non-empty string."""
+def text(owner: str, field: str, value: Any, max_len: int = 200) -> str:
+    """A non-empty string of at most ``max_len`` characters."""
     if not isinstance(value, str) or not value.strip():
         raise fail(owner, field, value, "must be a non-empty string")
+    if len(value) > max_len:
+        raise fail(owner, field, value, f"must be at most {max_len} characters")
     return value
+
+
+def sequence(owner: str, field: str, value: Any, what: str) -> tuple[Any, ...]:
+    """A list or tuple (not a string or a mapping), as a tuple; ``what`` says of what."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise fail(owner, field, value, f"must be a list of {what}")
+    return tuple(value)
+
+
+def choice(owner: str, field: str, value: Any, allowed: Iterable[str]) -> str:
+    """One of ``allowed`` names, with a suggestion when it looks like a misspelling."""
+    names = list(allowed)
+    if isinstance(value, str) and value in names:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, names, n=1)
+        if close:
+            hint = f" (did you mean {close[0]!r}?)"
+    raise fail(owner, field, value, f"must be one of {', '.join(names)}{hint}")
