@@ -355,9 +355,11 @@ def cohort_paths(
     n_blocks: np.int64,
     counts: np.ndarray,
     money: np.ndarray,
+    stop: np.ndarray,
 ) -> None:
     """Paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first], as
-    `kernels.viewer.simulate_paths` (blocks in parallel, state reset per path)."""
+    `kernels.viewer.simulate_paths` (blocks in parallel, state reset per path, the call
+    ended early once ``stop[0]`` is set)."""
     n_sessions = sf.shape[0]
     n_cols = seen_day.shape[0]
     n_seg = seg.shape[0]
@@ -371,6 +373,8 @@ def cohort_paths(
         nxt = np.zeros((n_cols, n_seg, n_classes), dtype=np.int64)
         expo = np.zeros(max_products + 1, dtype=np.int64)
         for i in range(lo, hi):
+            if stop[0] != 0:
+                break
             state[:] = 0
             for g in range(n_seg):
                 state[:, g, 0] = seg[g, L.SG_SIZE]
@@ -401,7 +405,13 @@ def cohort_paths(
 
 
 def run_cohort(
-    compiled: Any, plan: Any, seed: int, first_path: int, counts: np.ndarray, money: np.ndarray
+    compiled: Any,
+    plan: Any,
+    seed: int,
+    first_path: int,
+    counts: np.ndarray,
+    money: np.ndarray,
+    stop: np.ndarray | None = None,
 ) -> None:
     """Fill ``counts``/``money`` for a compiled strategy and its `forecast.engine.cohort_plan`
     plan, on the current numba threads (dynamic scheduling, as `kernels.viewer.run_paths`)."""
@@ -430,4 +440,5 @@ def run_cohort(
             BLOCKS_PER_THREAD * numba.get_num_threads(),
             counts,
             money,
+            np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

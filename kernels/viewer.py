@@ -68,8 +68,10 @@ def simulate_session(
     bought: np.ndarray,
     counts: np.ndarray,
     money: np.ndarray,
+    stop: np.ndarray,
 ) -> None:
-    """Simulate session ``s`` of one path, reading and updating its carried state.
+    """Simulate session ``s`` of one path, reading and updating its carried state; returns
+    early (with partial counts, which the caller discards) once ``stop[0]`` is set.
 
     State is read as it stood before this session: entries this session writes carry its own
     index ``s`` and are ignored by reads, which accept only indices < s.
@@ -122,6 +124,8 @@ def simulate_session(
     cost = 0.0
     v = np.int64(0)
     for b in range(si[s, L.SI_BIN_START], si[s, L.SI_BIN_END]):
+        if stop[0] != 0:
+            return
         t0 = bins[b, L.BF_T0]
         width = bins[b, L.BF_WIDTH]
         n = poisson(derive(kbins, b - si[s, L.SI_BIN_START]), traffic * bins[b, L.BF_RATE])
@@ -228,8 +232,10 @@ def simulate_paths(
     n_blocks: np.int64,
     counts: np.ndarray,
     money: np.ndarray,
+    stop: np.ndarray,
 ) -> None:
     """Simulate paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first].
+    Setting ``stop[0]`` (int64[1]) from another thread ends the call soon, its output partial.
 
     ``counts``: int64[n_paths, S, N_COUNTS]; ``money``: float64[n_paths, S, N_MONEY].
     Paths are split into ``n_blocks`` contiguous blocks run in parallel; carried state lives
@@ -245,6 +251,8 @@ def simulate_paths(
         small_seen = np.empty((state_rows, state_cols), dtype=np.int16)
         bought = np.empty((state_rows, state_cols), dtype=np.int16)
         for i in range(lo, hi):
+            if stop[0] != 0:
+                break
             small_seen[:] = -1
             bought[:] = -1
             pkey = path_key(seed, first_path + i)
@@ -264,11 +272,17 @@ def simulate_paths(
                     bought,
                     counts[i],
                     money[i],
+                    stop,
                 )
 
 
 def run_paths(
-    compiled: Any, seed: int, first_path: int, counts: np.ndarray, money: np.ndarray
+    compiled: Any,
+    seed: int,
+    first_path: int,
+    counts: np.ndarray,
+    money: np.ndarray,
+    stop: np.ndarray | None = None,
 ) -> None:
     """Fill ``counts``/``money`` (one row per path from ``first_path``) for a compiled model
     (`forecast.engine.compile.Compiled`), on the current numba threads.
@@ -298,4 +312,5 @@ def run_paths(
             BLOCKS_PER_THREAD * numba.get_num_threads(),
             counts,
             money,
+            np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

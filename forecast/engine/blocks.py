@@ -5,10 +5,11 @@ worker."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,6 +27,54 @@ BLOCK_PATHS = 4096
 #: seconds each, so that progress is reported and Ctrl-C is seen between calls.
 DEFAULT_CHUNK = BLOCK_PATHS
 DEFAULT_VIEWER_CHUNK = 32
+
+
+#: Seconds `interruptible` waits for a stopped kernel to return before it lets it go.
+STOP_WAIT_S = 10.0
+
+#: Held while a kernel runs: numba's workqueue threading layer must never be entered by two
+#: threads at once, and a kernel let go after Ctrl-C may still be finishing.
+_KERNEL_LOCK = threading.Lock()
+
+
+def interruptible(kernel: Callable[..., None], *args: Any) -> None:
+    """Call ``kernel(*args, stop)`` in a thread of its own, on this thread's numba thread
+    count, and wait for it so that Ctrl-C is seen at once: on KeyboardInterrupt ``stop[0]``
+    is set, which the kernels read between bins and paths and return soon after, and the
+    interrupt goes on up (the partial output is never used). An error of the kernel is
+    raised here."""
+    import numba
+    import numpy as np
+
+    stop = np.zeros(1, dtype=np.int64)
+    threads = numba.get_num_threads()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            numba.set_num_threads(threads)
+            kernel(*args, stop)
+        except BaseException as err:  # handed to the waiting thread
+            errors.append(err)
+        finally:
+            _KERNEL_LOCK.release()
+
+    _KERNEL_LOCK.acquire()
+    runner = threading.Thread(target=work, name="forecast-kernel", daemon=True)
+    try:
+        runner.start()
+    except BaseException:
+        _KERNEL_LOCK.release()
+        raise
+    try:
+        while runner.is_alive():
+            runner.join(0.2)
+    except KeyboardInterrupt:
+        stop[0] = 1
+        runner.join(STOP_WAIT_S)
+        raise
+    if errors:
+        raise errors[0]
 
 
 @contextlib.contextmanager
@@ -92,13 +141,16 @@ def run_blocks(
         from kernels.cohort import run_cohort
 
         def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
-            run_cohort(compiled, plan, seed, first, counts, money)
+            interruptible(run_cohort, compiled, plan, seed, first, counts, money)
     else:
         from kernels.viewer import run_paths
 
         def kernel(first: int, counts: np.ndarray, money: np.ndarray) -> None:
-            run_paths(compiled, seed, first, counts, money)
+            interruptible(run_paths, compiled, seed, first, counts, money)
 
+    from forecast.engine.limits import check_outputs
+
+    labels = [str(x.label) for x in strat.sessions]
     s = compiled.n_sessions
     step = min(chunk, BLOCK_PATHS)
     started = time.perf_counter()
@@ -115,6 +167,7 @@ def run_blocks(
             kernel(first + a, counts[a:b], money[a:b])
             if tick is not None:
                 tick(b - a)
+        check_outputs(counts, money, first, labels)
         path_parts.append(paths_table(strat, first, counts, money))
         if keep_sessions:
             session_parts.append(sessions_table(strat, first, counts, money))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast.engine import arrivals, stay
+from forecast.engine import limits as lim
 from forecast.model.entities import MarketParams, Session, Strategy
 from forecast.model.enums import Format, Kind
 from kernels import layout as L
@@ -52,18 +53,33 @@ class Compiled:
         """Per-viewer kernel: carried-state workspace of one worker thread, bytes."""
         return 4 * self.state_rows * self.state_cols
 
-    def check_viewer_memory(self, name: str) -> None:
+    def check_viewer_memory(self, name: str, threads: int = 1) -> None:
         """Refuse a per-viewer run whose carried state (one int16 pair per audience identity
-        and product shown in several sessions, per thread) would not fit."""
+        and product shown in several sessions, for each of ``threads`` threads at once)
+        exceeds `MAX_STATE_BYTES` per thread or the memory free on this machine."""
+        advice = (
+            "use method='cohort' (its memory does not grow with audiences), fewer threads, "
+            "or lower market.shared_audience or the followers of influencers with several "
+            "sessions"
+        )
+        what = (
+            f"strategy {name!r}: the per-viewer kernel's carried state "
+            f"({self.state_rows:,} audience identities x {self.state_cols} "
+            f"product{'s' if self.state_cols != 1 else ''} shown in several sessions, on "
+            f"{threads} thread{'s' if threads != 1 else ''})"
+        )
         if self.state_bytes > MAX_STATE_BYTES:
             raise ValueError(
-                f"strategy {name!r}: the per-viewer kernel's carried state needs "
-                f"{self.state_bytes / 2**30:.1f} GiB per thread ({self.state_rows:,} audience "
-                f"identities x {self.state_cols} products shown in several sessions); allowed "
-                f"up to {MAX_STATE_BYTES / 2**30:.0f} GiB: use method='cohort' (its memory does "
-                "not grow with audiences), or lower market.shared_audience or the followers of "
-                "influencers with several sessions"
+                f"{what} needs {self.state_bytes / 2**30:.1f} GiB per thread; allowed up to "
+                f"{MAX_STATE_BYTES / 2**30:.0f} GiB: {advice}"
             )
+        lim.check_memory(float(threads * self.state_bytes), what, advice)
+
+    def expected_arrivals(self) -> float:
+        """Expected arrivals of one path over all its sessions (the lognormal traffic's mean
+        is exp(sigma**2 / 2) times its median)."""
+        per_session = np.add.reduceat(self.bins[:, L.BF_RATE], self.si[:, L.SI_BIN_START])
+        return float(np.sum(per_session * np.exp(self.sf[:, L.SF_SIGMA] ** 2 / 2.0)))
 
 
 def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
@@ -87,8 +103,54 @@ def dwell_scale_hours(mean_s: float, shape: float) -> float:
     return mean_s * math.sin(x) / x / 3600.0
 
 
+def _check_bins(strategy: Strategy) -> None:
+    """Refuse a strategy whose arrival bins would not fit in reason (`limits.MAX_BINS`)."""
+    m = strategy.market
+    total = 0
+    for s in strategy.sessions:
+        if s.format is Format.VIDEO:
+            total += math.ceil(s.days * 24.0 / arrivals.VIDEO_BIN_HOURS)
+        else:
+            total += math.ceil(60.0 * s.hours / m.bin_minutes)
+    if total > lim.MAX_BINS:
+        raise ValueError(
+            f"strategy {strategy.name!r}: market.bin_minutes = {m.bin_minutes:g} cuts its "
+            f"sessions into {total:,} arrival bins; at most {lim.MAX_BINS:,} (raise "
+            "bin_minutes, or shorten or split the sessions)"
+        )
+
+
+def _check_scale(k: int, session: Session, sf: np.ndarray, expected: float) -> None:
+    """Refuse a session whose counts could overflow at its largest possible traffic draw."""
+    inf = session.influencer
+    o = f"session {session.label!r}"
+    worst = expected * math.exp(lim.Z_MAX * sf[k, L.SF_SIGMA])
+    rate = "video_views" if session.format is Format.VIDEO else "views_per_hour"
+    if worst > lim.MAX_SESSION_VIEWS:
+        raise ValueError(
+            f"{o}: influencer {inf.name!r} ({rate} = {getattr(inf, rate):g}, traffic_sigma = "
+            f"{inf.traffic_sigma:g}) could draw {worst:.3g} arrivals in one session at its "
+            f"highest traffic; at most {lim.MAX_SESSION_VIEWS:.0e} (lower {rate}, "
+            "traffic_sigma, market.traffic_noise or market.burst_lift)"
+        )
+    watch = worst * sf[k, L.SF_MEAN_STAY]
+    for field, per_hour in (
+        ("likes_per_minute", sf[k, L.SF_LIKE_RATE]),
+        ("comments_per_minute", sf[k, L.SF_COMMENT_RATE]),
+        ("gifts_per_hour", sf[k, L.SF_GIFT_RATE]),
+    ):
+        if per_hour * watch > lim.MAX_SESSION_ENGAGEMENT:
+            raise ValueError(
+                f"{o}: influencer {inf.name!r} ({field} = {getattr(inf, field):g}) could draw "
+                f"{per_hour * watch:.3g} in one session at its highest traffic; at most "
+                f"{lim.MAX_SESSION_ENGAGEMENT:.0e} (lower {field} or the session's views)"
+            )
+
+
 def compile_strategy(strategy: Strategy) -> Compiled:
-    """Turn ``strategy`` into kernel arrays."""
+    """Turn ``strategy`` into kernel arrays; refuses (ValueError naming the field) a strategy
+    whose arrival bins or counts would be beyond reason (`forecast.engine.limits`)."""
+    _check_bins(strategy)
     m = strategy.market
     sessions = strategy.sessions
     n = len(sessions)
@@ -158,6 +220,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         sf[k, L.SF_MEAN_STAY] = stay.mean_stay(
             t0, width, rate, s.span_hours, sf[k, L.SF_DWELL_SCALE], inf.dwell_shape
         )
+        _check_scale(k, s, sf, float(rate.sum()))
         si[k, L.SI_BIN_START] = b_total
         b_total += len(t0)
         si[k, L.SI_BIN_END] = b_total

@@ -84,3 +84,42 @@ def cohort_reasons(strategy: Strategy | str | Path) -> tuple[str, ...]:
 
     strat = resolve_strategy(strategy)
     return plan_cohort(strat, compile_strategy(strat)).reasons
+
+
+def run_threads(backend_threads: int | None) -> int:
+    """The numba threads a local run will use: ``backend_threads``, else all of this one's."""
+    if backend_threads is not None:
+        return backend_threads
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def check_cost(prep: Prepared, n: int, *, threads: int, keep_sessions: bool) -> float:
+    """Refuse, before anything runs, a run of ``n`` paths of ``prep`` beyond reason: the
+    per-viewer kernel's work (expected arrivals, `limits.MAX_VIEWER_ARRIVALS`) and carried
+    state on ``threads`` threads, and the memory of its tables (`limits.check_memory`).
+    Returns the bytes the run's tables need at their peak (for callers adding several)."""
+    from forecast.engine import limits as lim
+
+    name = prep.strategy.name
+    if prep.method == "viewer":
+        work = n * prep.compiled.expected_arrivals()
+        if work > lim.MAX_VIEWER_ARRIVALS:
+            raise v.fail(
+                f"strategy {name!r}",
+                "paths",
+                n,
+                f"the per-viewer kernel would simulate about {work:.3g} arrivals "
+                f"({work / n:.3g} a path); at most {lim.MAX_VIEWER_ARRIVALS:.0e}: use "
+                "method='cohort' or 'auto' (its cost does not grow with views) or fewer paths",
+            )
+        prep.compiled.check_viewer_memory(name, threads)
+    need = lim.run_memory(n, prep.compiled.n_sessions, keep_sessions)
+    lim.check_memory(
+        need,
+        f"a run of {n:,} paths of strategy {name!r}",
+        "ask for fewer paths (a run's tables take about 230 bytes a path, plus 300 a session "
+        "row when kept)",
+    )
+    return need

@@ -12,7 +12,14 @@ from typing import Any
 
 from forecast.engine.backends import Backend, LocalBackend, check_backend
 from forecast.engine.blocks import Blocks, session_totals_of
-from forecast.engine.prepare import Prepared, check_method, prepare, resolve_strategy
+from forecast.engine.prepare import (
+    Prepared,
+    check_cost,
+    check_method,
+    prepare,
+    resolve_strategy,
+    run_threads,
+)
 from forecast.model import validation as v
 from forecast.model.entities import Strategy
 from forecast.results.provenance import versions
@@ -136,7 +143,10 @@ def simulate(
     None)."""
     prep = prepare(strat, requested) if prepared is None else prepared
     keep = keeps_sessions(prep, n, keep_sessions)
-    parts = (backend or LocalBackend()).compute(prep, seed_value, n, keep_sessions=keep, tick=tick)
+    backend = backend or LocalBackend()
+    threads = run_threads(backend.threads) if isinstance(backend, LocalBackend) else 1
+    check_cost(prep, n, threads=threads, keep_sessions=keep)
+    parts = backend.compute(prep, seed_value, n, keep_sessions=keep, tick=tick)
     return forecast_of(prep, parts, n, seed_value, drawn=drawn)
 
 
