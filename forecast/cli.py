@@ -1,6 +1,7 @@
 """The ``forecast`` command line.
 
-    forecast run FILE [--paths N] [--seed S] [--out FILE.parquet] [--threads T] [--method M]
+    forecast run FILE [--paths N] [--seed S] [--out FILE.parquet [--force]] [--threads T]
+                 [--method M]
     forecast compare A.toml B.toml [...] [--paths N] [--seed S] [--objective O] [--threads T]
                      [--method M]
     forecast report PORTFOLIO.toml --out DIR [--resume] [--threads T]
@@ -9,15 +10,21 @@
 run, compare and report also take ``--cluster ADDRESS`` (a Dask scheduler) or ``--workers N``
 (a local Dask cluster of N processes): see `forecast.engine.cluster`.
 
-Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2.
+Bad input prints one line ``forecast: error: ...`` on stderr and exits with code 2, before
+anything is simulated or written; files are written before anything is printed, and a
+closed standard output (``forecast run X | head -1``) ends the command quietly with status
+141, as a Unix tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,9 +37,102 @@ DEMO_PATHS = 10_000
 DEMO_SEED = 20240701
 
 
+DESCRIPTION = """\
+Monte Carlo forecasts of livestream-commerce influencer campaigns: the distribution
+of revenue and profit, tail risk (VaR, CVaR, probability of loss), and comparisons of
+strategies on common random numbers."""
+
+EXAMPLES = """examples:
+  forecast demo                                   run a bundled example and explain it
+  forecast run plan.toml --paths 1e5 --seed 7     summary of one strategy file
+  forecast run plan.toml --seed 7 --out run.parquet
+  forecast compare mega_first.toml micro_first.toml --seed 7
+  forecast report portfolio.toml --out report/    Parquet files and an HTML page
+
+Strategy files are TOML (format: python -c "import forecast.model.strategy_file as m;
+help(m)"); bundled examples are in forecast/examples/. Bad input prints one line and
+exits with 2."""
+
+#: Longest error line printed, characters.
+MAX_ERROR_LINE = 600
+
+#: Exit status of a command whose standard output was closed by its reader (128 + SIGPIPE).
+EXIT_PIPE = 141
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"forecast: error: {message}\n")
+
+
+def _plural(n: int, word: str) -> str:
+    """``1 session``, ``2 sessions``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _count(text: str) -> int:
+    """A count given on the command line: ``10000``, ``10_000`` or ``1e6`` (a whole number)."""
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not x.is_integer() or abs(x) > 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(x)
+
+
+def _is_parquet(path: Path) -> bool:
+    """Whether ``path`` starts and ends with Parquet's magic bytes."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def check_writable_dir(directory: Path, given: str) -> None:
+    """Refuse (ValueError naming ``given``, the path the user typed) a directory where a new
+    file cannot be made: missing, not a directory, not writable, a read-only file system."""
+    if not directory.exists():
+        raise ValueError(f"--out {given!r}: the directory {str(directory)!r} does not exist")
+    if not directory.is_dir():
+        raise ValueError(f"--out {given!r}: {str(directory)!r} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".forecast-probe.")
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ValueError(f"--out {given!r}: cannot write in {str(directory)!r}: {reason}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_out_file(given: str, force: bool) -> None:
+    """Refuse, before anything is simulated, an ``--out`` file that cannot or should not be
+    written: a directory, a place where no file can be made, or an existing file that is not
+    Parquet (unless ``force``)."""
+    target = Path(given)
+    if target.is_dir():
+        raise ValueError(
+            f"--out {given!r} is a directory; name a file in it, such as "
+            f"{str(target / 'forecast.parquet')!r}"
+        )
+    check_writable_dir(target.parent if str(target.parent) else Path("."), given)
+    if target.exists() and not force and not _is_parquet(target):
+        raise ValueError(
+            f"--out {given!r} exists and is not a Parquet file; not overwriting it (pass "
+            "--force to replace it)"
+        )
+
+
+def _write_failed(given: str, err: OSError) -> ValueError:
+    reason = err.strerror or str(err)
+    return ValueError(f"cannot write --out {given!r}: {reason}; nothing was written")
 
 
 _TABLE = {
@@ -93,6 +193,8 @@ def _backend(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
 def _cmd_run(args: argparse.Namespace) -> int:
     from forecast.engine.run import run
 
+    if args.out:
+        check_out_file(args.out, args.force)
     with _backend(args) as backend:
         fc = run(
             args.file,
@@ -103,9 +205,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=True,
             backend=backend,
         )
+    if args.out:  # written before anything is printed: a closed pipe cannot lose it
+        try:
+            fc.to_parquet(args.out)
+        except OSError as err:
+            raise _write_failed(args.out, err) from None
     _print_result(fc)
     if args.out:
-        fc.to_parquet(args.out)
         print(f"\npath table written to {args.out}")
     return 0
 
@@ -130,8 +236,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{cmp.seed} (drawn; pass --seed {cmp.seed} to reproduce)" if cmp.seed_drawn else cmp.seed
     )
     print(
-        f"Comparison of {len(cmp.names)} strategies on common random numbers: "
-        f"{args.paths:,} paths each, seed {seed}\n"
+        f"Comparison of {len(cmp.names)} strateg{'y' if len(cmp.names) == 1 else 'ies'}"
+        f" on common random numbers: {_plural(args.paths, 'path')} each, seed {seed}\n"
     )
     with pl.Config(float_precision=2, **_TABLE):  # type: ignore[arg-type]
         print(f"ranking by {args.objective}:")
@@ -193,6 +299,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"forecast: {text}", file=sys.stderr)
 
     pf = load_portfolio(args.portfolio)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; the report needs a directory")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    check_writable_dir(probe, args.out)
     try:
         with _backend(args) as backend:
             done = report(
@@ -206,7 +319,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             )
     except ReportInterrupted as stop:
         print(
-            f"forecast: interrupted; {stop.done} of {stop.total} campaigns are kept in "
+            f"forecast: interrupted; {stop.done} of {_plural(stop.total, 'campaign')} are kept in "
             f"{stop.parts}. Continue with: forecast report {args.portfolio} --out {args.out} "
             "--resume",
             file=sys.stderr,
@@ -215,7 +328,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     methods = done.ranking.get_column("method").value_counts(sort=True)
     kernels = ", ".join(f"{m} {k}" for m, k in methods.iter_rows())
     print(
-        f"Report of {pf.name!r}: {len(pf.campaigns)} campaigns x {pf.paths:,} paths, seed "
+        f"Report of {pf.name!r}: {_plural(len(pf.campaigns), 'campaign')} x "
+        f"{_plural(pf.paths, 'path')}, seed "
         f"{pf.seed}, money in {pf.currency} ({kernels}; {done.computed} computed, "
         f"{done.reused} reused) in {done.elapsed_s:.1f} s\n"
     )
@@ -223,7 +337,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     top = done.ranking.head(args.top).drop("objective", "value")  # value: one of the columns
     money = [c for c in top.columns if c not in ("rank", "campaign", "method", "p_loss")]
-    top = top.with_columns(pl.col(money).round(0).cast(pl.Int64))
+    top = top.with_columns(pl.col(money).round(0).cast(pl.Int64, strict=False))
     shown = f" (top {args.top} of {len(done.ranking)})" if len(done.ranking) > args.top else ""
     print(f"ranking by {pf.rank_by}{shown}; money in {pf.currency}:")
     print(_show(top, precision=3))
@@ -290,20 +404,32 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``forecast`` command."""
     from forecast.results.provenance import versions
 
-    parser = _Parser(prog="forecast", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = _Parser(
+        prog="forecast",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"forecast {versions()['forecast']}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p_run = sub.add_parser("run", help="simulate a strategy file and print its summary")
     p_run.add_argument("file", help="strategy file (TOML)")
-    p_run.add_argument("--paths", type=int, default=10_000, help="Monte Carlo paths (10000)")
-    p_run.add_argument("--seed", type=int, default=None, help="seed (default: drawn, printed)")
+    p_run.add_argument(
+        "--paths", type=_count, default=10_000, help="Monte Carlo paths (10000; 1e6 works)"
+    )
+    p_run.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
     p_run.add_argument("--out", default=None, help="write the path table to this Parquet file")
+    p_run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --out: replace an existing file that is not Parquet",
+    )
     _kernel_options(p_run)
     p_run.set_defaults(func=_cmd_run)
     p_cmp = sub.add_parser("compare", help="compare strategy files on common random numbers")
     p_cmp.add_argument("files", nargs="+", help="two or more strategy files (TOML)")
-    p_cmp.add_argument("--paths", type=int, default=10_000, help="paths per strategy (10000)")
-    p_cmp.add_argument("--seed", type=int, default=None, help="seed (default: drawn, printed)")
+    p_cmp.add_argument("--paths", type=_count, default=10_000, help="paths per strategy (10000)")
+    p_cmp.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
     p_cmp.add_argument(
         "--objective",
         default="mean_profit",
@@ -329,24 +455,58 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--top", type=int, default=20, help="ranking rows printed (20)")
     p_rep.set_defaults(func=_cmd_report)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
-    p_demo.add_argument("--paths", type=int, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
-    p_demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
+    p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
+    p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
     p_demo.set_defaults(func=_cmd_demo)
     return parser
 
 
+def _one_line(text: str) -> str:
+    """An error message as one line of at most `MAX_ERROR_LINE` characters."""
+    line = " ".join(text.split())
+    if len(line) > MAX_ERROR_LINE:
+        line = line[: MAX_ERROR_LINE - 30] + f"... ({len(line):,} characters)"
+    return line
+
+
+def _stdout_closed() -> int:
+    """The reader of standard output went away: stop writing to it, quietly, as `head` expects
+    of a Unix tool (Python's advice: point stdout at /dev/null so that the final flush at exit
+    cannot fail again)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 bad input)."""
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit code (0 ok, 2 bad input, 130 interrupted, 141 standard
+    output closed by its reader, 1 an internal error)."""
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help, --version, or a usage error already printed
+            return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
         code: int = args.func(args)
+        sys.stdout.flush()
         return code
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        print(f"forecast: error: {err}", file=sys.stderr)
+    except BrokenPipeError:
+        return _stdout_closed()
+    except (ValueError, OSError, RecursionError, OverflowError) as err:
+        print(f"forecast: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("forecast: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: one line, the traceback only when asked for
+        if os.environ.get("FORECAST_DEBUG"):
+            raise
+        print(
+            f"forecast: internal error: {type(err).__name__}: {_one_line(str(err))} (set "
+            "FORECAST_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,11 +31,13 @@ quantiles, so a portfolio of 200 campaigns x 10,000 paths runs within 2 GiB.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,12 +164,25 @@ def campaign_output(
     return frame.to_arrow(), plot
 
 
+def content_sha256(table: pa.Table) -> str:
+    """SHA-256 of a table's schema and values (its Arrow IPC stream, without metadata): a
+    kept part whose bits changed on disk no longer matches it."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    plain = table.replace_schema_metadata(None)
+    with pa.ipc.new_stream(sink, plain.schema) as writer:
+        writer.write_table(plain)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
 def _write_part(path: Path, table: pa.Table, key: str, plot: dict[str, Any]) -> None:
     import pyarrow.parquet as pq
 
     from forecast.results.io import atomic_write
 
-    meta = {PART_KEY: json.dumps({"key": key, **plot}).encode()}
+    info = {"key": key, "sha256": content_sha256(table), **plot}
+    meta = {PART_KEY: json.dumps(info).encode()}
     atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp))
 
 
@@ -175,31 +190,94 @@ def _part_info(metadata: dict[bytes, bytes] | None, key: str) -> dict[str, Any] 
     """What a kept part says of its campaign, if its key is ``key``."""
     try:
         info: dict[str, Any] = json.loads((metadata or {})[PART_KEY])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         return None
-    return info if info.get("key") == key else None
-
-
-def _has_part(path: Path, key: str) -> bool:
-    """Whether a kept part with this key is there (its footer alone is read)."""
-    import pyarrow.parquet as pq
-
-    try:
-        return _part_info(pq.read_schema(path).metadata, key) is not None
-    except OSError:
-        return False
+    return info if isinstance(info, dict) and info.get("key") == key else None
 
 
 def _read_part(path: Path, key: str) -> tuple[pa.Table, dict[str, Any]] | None:
-    """A kept part if it is whole and its key matches, else None."""
+    """A kept part if it is whole, its key matches and its values are the ones written (the
+    content checksum), else None: a truncated, empty or damaged file is never used."""
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
-    except OSError:
+    except Exception:  # OSError, ArrowInvalid, ...: any file pyarrow cannot read back
         return None
     info = _part_info(table.schema.metadata, key)
-    return None if info is None else (table.replace_schema_metadata(None), info)
+    if info is None:
+        return None
+    plain = table.replace_schema_metadata(None)
+    if info.get("sha256") != content_sha256(plain):
+        return None
+    return plain, info
+
+
+def _usable_part(path: Path, key: str, campaign: str, say: Log) -> bool:
+    """Whether the kept part of ``campaign`` can be reused on resume; a part that is there but
+    damaged is removed, with a note, and its campaign computed again."""
+    if not path.exists():
+        return False
+    if _read_part(path, key) is not None:
+        return True
+    try:  # a part of another key (an older report) is dropped silently, a damaged one noted
+        import pyarrow.parquet as pq
+
+        other_key = _part_info(pq.read_schema(path).metadata, key) is None
+    except Exception:
+        other_key = False
+    if not other_key:
+        say(f"the kept part of campaign {campaign!r} is damaged; computing it again")
+    path.unlink(missing_ok=True)
+    return False
+
+
+#: The lock file of a report directory: the PID of the report writing into it.
+LOCK = ".forecast-report.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def report_lock(target: Path) -> Iterator[None]:
+    """Hold ``target``'s lock file (with this process's PID) while a report writes there; a
+    second report into the same directory is refused in one line, and a lock left by a
+    process that is gone (killed outright) is taken over."""
+    from forecast.reporting.portfolio import PortfolioError
+
+    lock = target / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text().strip() or "0")
+            except (OSError, ValueError):
+                holder = 0
+            if holder and holder != os.getpid() and _pid_alive(holder):
+                raise PortfolioError(
+                    f"report: out = {str(target)!r} is in use by another forecast report "
+                    f"(process {holder}); wait for it to finish, or write elsewhere"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        break
+    else:  # pragma: no cover - another process took the stale lock between our two tries
+        raise PortfolioError(f"report: out = {str(target)!r} is in use by another report")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def _metadata(portfolio: Portfolio, kind: str, methods: dict[str, str]) -> dict[str, Any]:
@@ -296,8 +374,8 @@ def report(
     every campaign's tasks are submitted at once, and each campaign is kept as soon as all
     its tasks are back (the files are the same bytes as a local report's).
     """
-    from forecast.engine.backends import check_backend
-    from forecast.engine.prepare import prepare
+    from forecast.engine.backends import LocalBackend, check_backend
+    from forecast.engine.prepare import check_cost, prepare, run_threads
     from forecast.engine.run import check_threads
     from forecast.progress import bar
     from forecast.results.io import remove_stale
@@ -309,11 +387,13 @@ def report(
     _check_out(target)
     threads = check_threads(threads)
     cluster = check_backend(backend, threads)
+    local_threads = run_threads(threads) if isinstance(cluster, LocalBackend) else 1
     prepared = {}
     with bar(len(pf.campaigns), "checking campaigns", progress, unit="campaign") as tick:
         for c in pf.campaigns:
             try:
                 prepared[c.name] = prepare(c.strategy, pf.method)
+                check_cost(prepared[c.name], pf.paths, threads=local_threads, keep_sessions=False)
             except ValueError as err:
                 from forecast.reporting.portfolio import PortfolioError
 
@@ -325,61 +405,64 @@ def report(
 
     parts = target / PARTS
     target.mkdir(parents=True, exist_ok=True)
-    remove_stale(target, (RESULTS, SUMMARY, HTML))
-    if parts.exists() and not resume:
-        old = len(list(parts.glob("*.parquet")))
-        shutil.rmtree(parts)
-        if old:
-            kept = f"{old} campaign{'s' if old != 1 else ''}"
-            say(f"discarded {kept} kept by a stopped report (--resume keeps them)")
-    parts.mkdir(exist_ok=True)
-    remove_stale(parts, [f"{k}.parquet" for k in keys.values()])
+    with report_lock(target):
+        remove_stale(target, (RESULTS, SUMMARY, HTML))
+        if parts.exists() and not resume:
+            old = len(list(parts.glob("*.parquet")))
+            shutil.rmtree(parts)
+            if old:
+                kept = f"{old} campaign{'s' if old != 1 else ''}"
+                say(f"discarded {kept} kept by a stopped report (--resume keeps them)")
+        parts.mkdir(exist_ok=True)
+        remove_stale(parts, [f"{k}.parquet" for k in keys.values()])
 
-    total = len(pf.campaigns)
-    reused = 0
-    computed: list[str] = []
-    try:
-        with bar(total * pf.paths, f"report {pf.name}", progress) as tick:
-            todo = []
-            for c in pf.campaigns:
-                if resume and _has_part(parts / f"{keys[c.name]}.parquet", keys[c.name]):
-                    reused += 1
-                    tick(pf.paths)
-                else:
-                    todo.append(c)
+        total = len(pf.campaigns)
+        reused = 0
+        computed: list[str] = []
+        try:
+            with bar(total * pf.paths, f"report {pf.name}", progress) as tick:
+                todo = []
+                for c in pf.campaigns:
+                    if resume and _usable_part(
+                        parts / f"{keys[c.name]}.parquet", keys[c.name], c.name, say
+                    ):
+                        reused += 1
+                        tick(pf.paths)
+                    else:
+                        todo.append(c)
 
-            # each campaign kept as soon as it is whole (on a cluster, all run at once)
-            jobs = [
-                cluster.submit(
-                    prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
-                )
-                for c in todo
-            ]
+                # each campaign kept as soon as it is whole (on a cluster, all run at once)
+                jobs = [
+                    cluster.submit(
+                        prepared[c.name], pf.seed, pf.paths, keep_sessions=False, session_net=True
+                    )
+                    for c in todo
+                ]
 
-            def keep(i: int) -> None:
-                c = todo[i]
-                table, plot = campaign_output(pf, c, prepared[c.name], jobs[i].parts())
-                jobs[i].release()
-                _write_part(parts / f"{keys[c.name]}.parquet", table, keys[c.name], plot)
-                computed.append(c.name)
+                def keep(i: int) -> None:
+                    c = todo[i]
+                    table, plot = campaign_output(pf, c, prepared[c.name], jobs[i].parts())
+                    jobs[i].release()
+                    _write_part(parts / f"{keys[c.name]}.parquet", table, keys[c.name], plot)
+                    computed.append(c.name)
 
-            cluster.gather(jobs, tick, on_done=keep)
-        if reused:
-            say(f"reused {reused} of {total} campaigns kept by the stopped report")
-        summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
-    except KeyboardInterrupt:
-        raise ReportInterrupted(reused + len(computed), total, parts) from None
-    shutil.rmtree(parts, ignore_errors=True)
-    return Report(
-        portfolio=pf,
-        out=target,
-        summary=summary,
-        ranking=ranking,
-        reused=reused,
-        computed=len(computed),
-        elapsed_s=time.perf_counter() - started,
-        metadata=meta,
-    )
+                cluster.gather(jobs, tick, on_done=keep)
+            if reused:
+                say(f"reused {reused} of {total} campaigns kept by the stopped report")
+            summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
+        except KeyboardInterrupt:
+            raise ReportInterrupted(reused + len(computed), total, parts) from None
+        shutil.rmtree(parts, ignore_errors=True)
+        return Report(
+            portfolio=pf,
+            out=target,
+            summary=summary,
+            ranking=ranking,
+            reused=reused,
+            computed=len(computed),
+            elapsed_s=time.perf_counter() - started,
+            metadata=meta,
+        )
 
 
 def _assemble(

@@ -109,10 +109,25 @@ def _ranking(pf: Portfolio, ranking: pl.DataFrame, anchors: dict[str, str]) -> s
 def _campaign_table(summary: pl.DataFrame, name: str) -> str:
     import polars as pl
 
-    shown = ("views", "orders", "units", "net_sales", "fees", "commission", "profit", "roi")
+    # the money rows add up, mean for mean: gmv - returns = net_sales, and
+    # net_sales - commission - fees - cost = profit
+    shown = (
+        "views",
+        "orders",
+        "units",
+        "gmv",
+        "returns",
+        "net_sales",
+        "commission",
+        "fees",
+        "cost",
+        "profit",
+        "roi",
+    )
     part = summary.filter((pl.col("campaign") == name) & pl.col("metric").is_in(shown))
+    order = {m: i for i, m in enumerate(shown)}
     rows = []
-    for r in part.iter_rows(named=True):
+    for r in sorted(part.iter_rows(named=True), key=lambda r: order[r["metric"]]):
         digits = 2 if r["metric"] == "roi" else 0
         rows.append(
             [r["metric"]] + [_num(r[c], digits) for c in ("mean", "sd", "p5", "p50", "p95")]

@@ -178,6 +178,8 @@ def fan_chart(
         for tick in ax.get_xticklabels():
             tick.set_rotation(30)
             tick.set_horizontalalignment("right")
+    else:  # the last label ends at its tick, inside the figure, however long it is
+        ax.get_xticklabels()[-1].set_horizontalalignment("right")
     ax.set_xlim(-0.15, len(labels) - 0.85)
     ax.set_ylabel(f"cumulative net sales ({currency})")
     ax.set_title("cumulative net sales over the sessions", fontsize=10, loc="left")
@@ -232,13 +234,19 @@ def risk_return_chart(
     fig, ax = _figure(6.4, 4.0, margins=(0.85, 0.3, 0.6, 0.35))
     ax.scatter(cvar, mean_profit, s=22, color=_BLUE, alpha=0.8, edgecolor="white", linewidth=0.5)
     if len(names) <= NUMBERED_POINTS:
+        lo, hi = float(np.min(cvar)), float(np.max(cvar))
+        middle = (lo + hi) / 2.0
         for i, name in enumerate(names):
+            # labels point inwards: a point in the right half is labelled on its left, so no
+            # label runs past the right edge of the figure
+            right_half = hi > lo and cvar[i] > middle
             ax.annotate(
                 f"{i + 1}. {name}" if len(names) <= NAMED_POINTS else str(i + 1),
                 (cvar[i], mean_profit[i]),
                 fontsize=7,
-                xytext=(4, 3 if i % 2 else -9),
+                xytext=(-4 if right_half else 4, 3 if i % 2 else -9),
                 textcoords="offset points",
+                ha="right" if right_half else "left",
             )
     ax.axhline(0.0, color=_GREY, linewidth=0.8)
     ax.axvline(0.0, color=_GREY, linewidth=0.8)

@@ -31,7 +31,6 @@ import glob
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +65,10 @@ RANKINGS: dict[str, tuple[str, str, bool]] = {
 }
 
 DEFAULT_PATHS = 10_000
+
+#: Highest exchange rate, units of the currency per CNY (the weakest currencies are near
+#: 10,000 per USD).
+MAX_FX = 1_000_000.0
 
 
 class PortfolioError(ValueError):
@@ -205,13 +208,13 @@ def _check(owner: str, call: Any, *args: Any) -> Any:
 
 
 def _risk_levels(owner: str, value: Any) -> tuple[float, ...]:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if v.is_number(value):
         value = [value]
     if not isinstance(value, list) or not value:
         raise _fail(owner, "risk_levels", value, "a non-empty list of levels in (0, 1)")
     levels = []
     for x in value:
-        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < 1:
+        if not v.is_number(x) or not 0 < x < 1:
             raise _fail(owner, "risk_levels", value, "each level must be a number in (0, 1)")
         levels.append(float(x))
     labels = [level_label(x) for x in levels]
@@ -228,28 +231,22 @@ def _build(
     source_sha256: str | None,
 ) -> Portfolio:
     """Check every setting of ``data`` and the campaigns; errors name ``owner``."""
-    seed = data.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
-        raise _fail(owner, "seed", seed, "a whole number in [0, 2**64)")
+    seed = _check(owner, v.integer, owner, "seed", data.get("seed"), 0, 2**64 - 1)
     paths = _check(owner, v.integer, owner, "paths", data.get("paths", DEFAULT_PATHS), 1, MAX_PATHS)
     levels = _risk_levels(owner, data.get("risk_levels", [RISK_LEVEL]))
     currency = data.get("currency", "CNY")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         raise _fail(owner, "currency", currency, "a three-letter ISO 4217 code such as CNY or USD")
     fx_given = "fx_per_cny" in data
-    fx = _check(owner, v.positive, owner, "fx_per_cny", data.get("fx_per_cny", 1.0))
+    fx = _check(owner, v.in_range, owner, "fx_per_cny", data.get("fx_per_cny", 1.0), 1e-6, MAX_FX)
     if currency != "CNY" and not fx_given:
         need = f"required with currency {currency!r}: the {currency} one CNY buys"
         raise _fail(owner, "fx_per_cny", None, need)
     if currency == "CNY" and fx != 1.0:
         raise _fail(owner, "fx_per_cny", fx, "must be 1 (or left out) when currency is CNY")
-    method = data.get("method", "auto")
-    if method not in METHODS:
-        raise _fail(owner, "method", method, f"one of {', '.join(METHODS)}")
-    rank_by = data.get("rank_by", "mean_profit")
+    method = _check(owner, v.choice, owner, "method", data.get("method", "auto"), METHODS)
     allowed = [*RANKINGS, *(f"cvar{level_label(x)}" for x in levels)]
-    if rank_by not in allowed:
-        raise _fail(owner, "rank_by", rank_by, f"one of {', '.join(allowed)}")
+    rank_by = _check(owner, v.choice, owner, "rank_by", data.get("rank_by", "mean_profit"), allowed)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(owner, "description", description, "a string")
@@ -308,6 +305,13 @@ def _campaign_files(owner: str, entries: Any, base: Path, itself: Path) -> list[
             if not file.is_file():
                 raise _fail(owner, "campaigns", entry, f"no such strategy file in {base}")
             found = [file]
+            if file in files:
+                raise _fail(
+                    owner,
+                    "campaigns",
+                    entry,
+                    f"lists the strategy file {file.name} twice; name each campaign once",
+                )
         files.extend(f for f in found if f not in files)
     return files
 
@@ -316,27 +320,24 @@ def load_portfolio(path: str | Path) -> Portfolio:
     """Read and check a portfolio file (format in this module's docstring), every campaign's
     strategy file included; raises `PortfolioError` (or FileNotFoundError) on the first
     problem, with a one-line message."""
-    from forecast.model.strategy_file import load
+    from forecast.model.strategy_file import load, read_toml
 
     p = Path(path)
     owner = str(p)
     try:
-        blob = p.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"portfolio file {owner!r} does not exist") from None
-    except IsADirectoryError:
-        raise PortfolioError(f"{owner}: is a directory, not a portfolio file") from None
-    try:
-        data = tomllib.loads(blob.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise PortfolioError(f"{owner}: not valid TOML: {err}") from None
+        data = read_toml(p, "portfolio file")
+    except ValueError as err:
+        raise PortfolioError(str(err)) from None
+    blob = p.read_bytes()
     for key in data:
         if key not in _KEYS:
             close = difflib.get_close_matches(key, _KEYS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             if key in ("sessions", "products", "influencers"):
                 hint = "this looks like a strategy file (run it with `forecast run`); "
-            raise PortfolioError(f"{owner}: unknown key {key!r}; {hint}allowed: {', '.join(_KEYS)}")
+            raise PortfolioError(
+                f"{owner}: unknown key {v.echo(key)}; {hint}allowed: {', '.join(_KEYS)}"
+            )
     for key in _REQUIRED:
         if key not in data:
             extra = " (any whole number; it makes the report reproducible)" if key == "seed" else ""
