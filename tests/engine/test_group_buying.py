@@ -250,7 +250,7 @@ def test_bad_voucher_and_session() -> None:
         fc.Product("v", list_price=10.0, kind="voucher", verify_prob=1.2)  # type: ignore[arg-type]
     with pytest.raises(
         ValueError,
-        match=re.escape("product 'v': validity_days = -3 is not allowed; must be in [0, inf]"),
+        match=re.escape("product 'v': validity_days = -3 is not allowed; must be in [0, 3650]"),
     ):
         fc.Product("v", list_price=10.0, kind="voucher", validity_days=-3)  # type: ignore[arg-type]
     with pytest.raises(

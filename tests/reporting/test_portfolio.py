@@ -125,7 +125,7 @@ def test_missing_portfolio_and_out_that_is_a_file(
     blocker.write_text("a file where the report would go")
     assert main(["report", str(portfolio), "--out", str(blocker)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "it is a file, and must be a directory" in err
+    assert err.count("\n") == 1 and "is a file; the report needs a directory" in err
     assert blocker.read_text() == "a file where the report would go"
 
 
