@@ -7,6 +7,8 @@ the race is about simulating arrivals, not about the set-up. Within a session it
 over arrivals: Poisson counts per bin, arrival times and log-logistic stays for all arrivals at
 once, one boolean mask per product for the exposed, one uniform per exposure for the
 purchase, then returns, vouchers and carried state (trust, saturation) by fancy indexing.
+The influencer and session effects (`kernels.effects`) are drawn from the compiled
+parameters with the same law, by its own generator.
 Paths and sessions are a Python loop, as they must be: carried state makes sessions
 sequential, and a path's arrivals (millions for a mega session) fill memory by themselves.
 
@@ -40,6 +42,46 @@ def _identities(
     return out
 
 
+def _cores(rng: np.random.Generator, mkt: np.ndarray) -> np.ndarray:
+    """Four normals: traffic, conversion, engagement correlated (the market's Cholesky
+    factor), stay independent."""
+    g = rng.standard_normal(4)
+    return np.array(
+        [
+            g[0],
+            mkt[L.MF_L10] * g[0] + mkt[L.MF_L11] * g[1],
+            mkt[L.MF_L20] * g[0] + mkt[L.MF_L21] * g[1] + mkt[L.MF_L22] * g[2],
+            g[3],
+        ]
+    )
+
+
+def _effects(
+    c: Any, s: int, rng: np.random.Generator, host: np.ndarray
+) -> tuple[float, float, float, int]:
+    """Session ``s``'s traffic, conversion and engagement multipliers and stay node, from the
+    compiled effect parameters (`kernels.layout` FX_ columns) and the path's host draw."""
+    fx = c.fx[s]
+    core = _cores(rng, c.mkt)
+    core[0] *= c.sf[s, L.SF_SIGMA]
+    logs = np.empty(4)
+    for m in range(4):
+        b = m * L.FX_STRIDE
+        sd = 1.0 if m == 0 else fx[b + L.FX_SD]
+        u = rng.random()
+        size = rng.exponential()
+        jump = 0.0
+        if u < fx[b + L.FX_FLOP_P]:
+            jump = -fx[b + L.FX_FLOP_M] * size
+        elif u < fx[b + L.FX_FLOP_P] + fx[b + L.FX_HIT_P]:
+            jump = fx[b + L.FX_HIT_M] * size
+        logs[m] = fx[b + L.FX_HOST_SD] * host[m] + sd * core[m] + jump - fx[b + L.FX_MEDIAN]
+    nodes = int(fx[L.FX_STAY_NODES])
+    k = np.floor((logs[3] - fx[L.FX_STAY_LO]) / fx[L.FX_STAY_STEP] + 0.5)
+    node = int(min(max(k, 0), nodes - 1)) if nodes > 1 else 0
+    return float(np.exp(logs[0])), float(np.exp(logs[1])), float(np.exp(logs[2])), node
+
+
 def simulate(compiled: Any, n_paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(counts, money)`` of ``n_paths`` paths, laid out as the kernel's outputs:
     int64[paths, sessions, N_COUNTS] and float64[paths, sessions, N_MONEY]."""
@@ -53,8 +95,10 @@ def simulate(compiled: Any, n_paths: int, seed: int) -> tuple[np.ndarray, np.nda
     for i in range(n_paths):
         small_seen.fill(-1)
         bought.fill(-1)
+        hosts = [_cores(rng, c.mkt) for _ in range(c.ikey.size)]
         for s in range(n_s):
-            _session(c, s, rng, small_seen, bought, counts[i, s], money[i, s])
+            host = hosts[c.si[s, L.SI_INFLUENCER]]
+            _session(c, s, rng, host, small_seen, bought, counts[i, s], money[i, s])
     return counts, money
 
 
@@ -62,6 +106,7 @@ def _session(
     c: Any,
     s: int,
     rng: np.random.Generator,
+    host: np.ndarray,
     small_seen: np.ndarray,
     bought: np.ndarray,
     counts: np.ndarray,
@@ -70,7 +115,7 @@ def _session(
     """One session of one path into ``counts``/``money`` (rows of the output arrays)."""
     sf, si, qf, qi, pools, mkt = c.sf[s], c.si[s], c.qf, c.qi, c.pools, c.mkt
     hours = sf[L.SF_HOURS]
-    traffic = float(np.exp(sf[L.SF_SIGMA] * rng.standard_normal()))
+    traffic, conv, lift, node = _effects(c, s, rng, host)
     bins = c.bins[si[L.SI_BIN_START] : si[L.SI_BIN_END]]
     per_bin = rng.poisson(traffic * bins[:, L.BF_RATE])
     n = int(per_bin.sum())
@@ -79,7 +124,7 @@ def _session(
     u = rng.random(n)
     end = u / (1.0 - u)
     np.power(end, 1.0 / sf[L.SF_DWELL_SHAPE], out=end)
-    end *= sf[L.SF_DWELL_SCALE]
+    end *= sf[L.SF_DWELL_SCALE] * c.stay_mult[s, node]
     end += t
     np.minimum(end, hours, out=end)
 
@@ -105,7 +150,7 @@ def _session(
         exposed = np.flatnonzero((end > qf[q, L.QF_START]) & (t < qf[q, L.QF_END]))
         m = exposed.size
         tot["exp"] += m
-        p = np.full(m, qf[q, L.QF_P])
+        p = np.full(m, min(qf[q, L.QF_P] * conv, 1.0))
         col = qi[q, L.QI_STATE_COL]
         rows = None
         if row is not None and col >= 0:
@@ -163,10 +208,10 @@ def _session(
     counts[L.VOUCHERS_SOLD] = tot["vs"]
     counts[L.VOUCHERS_VERIFIED] = tot["vv"]
     # engagement: Poisson in the watch hours credited to the arrivals, gamma gift values
-    watch = n * sf[L.SF_MEAN_STAY]
-    counts[L.LIKES] = rng.poisson(sf[L.SF_LIKE_RATE] * watch)
-    counts[L.COMMENTS] = rng.poisson(sf[L.SF_COMMENT_RATE] * watch)
-    gifts = int(rng.poisson(sf[L.SF_GIFT_RATE] * watch))
+    watch = n * c.stay_mean[s, node]
+    counts[L.LIKES] = rng.poisson(sf[L.SF_LIKE_RATE] * watch * lift)
+    counts[L.COMMENTS] = rng.poisson(sf[L.SF_COMMENT_RATE] * watch * lift)
+    gifts = int(rng.poisson(sf[L.SF_GIFT_RATE] * watch * lift))
     counts[L.GIFTS] = gifts
     cv2 = sf[L.SF_GIFT_CV2]
     if cv2 > 0.0 and gifts > 0:

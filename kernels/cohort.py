@@ -16,9 +16,10 @@ import numba
 import numpy as np
 
 from kernels import layout as L
+from kernels.effects import session_effects
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
-from kernels.rng import derive, mix64, normal
+from kernels.rng import derive, mix64
 from kernels.samplers import binomial, poisson
 from kernels.viewer import BLOCKS_PER_THREAD, path_key, session_key
 
@@ -120,6 +121,7 @@ def carried_product(
     s: np.int64,
     kc: np.uint64,
     traffic: float,
+    conv: float,
     lam_q: float,
     sf: np.ndarray,
     si: np.ndarray,
@@ -141,7 +143,7 @@ def carried_product(
     ``out``: exposures, orders, saturated exposures, penalized exposures (written)."""
     q = si[s, L.SI_Q_START] + sc[s, L.SC_STATE_Q]
     col = qi[q, L.QI_STATE_COL]
-    p_fresh = qf[q, L.QF_P]
+    p_fresh = min(qf[q, L.QF_P] * conv, 1.0)
     is_mega = si[s, L.SI_IS_MEGA] == 1
     slot = sc[s, L.SC_SEEN_SLOT]
     writes = sc[s, L.SC_WRITES_BOUGHT] == 1 or slot > 0
@@ -220,6 +222,7 @@ def carried_product(
 @jit
 def cohort_session(
     s: np.int64,
+    pkey: np.uint64,
     skey: np.uint64,
     sf: np.ndarray,
     si: np.ndarray,
@@ -239,9 +242,18 @@ def cohort_session(
     expo: np.ndarray,
     counts: np.ndarray,
     money: np.ndarray,
+    fx: np.ndarray,
+    ikey: np.ndarray,
+    stay_mean: np.ndarray,
+    effects: np.ndarray,
 ) -> None:
-    """Session ``s`` of one path by counts; carried state in ``state`` is read and updated."""
-    traffic = math.exp(sf[s, L.SF_SIGMA] * normal(derive(skey, L.P_TRAFFIC), 0))
+    """Session ``s`` of one path by counts; carried state in ``state`` is read and updated.
+    ``pat_rate[node]`` holds the pattern rates of the session's stay nodes."""
+    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, effects)
+    traffic = effects[0]
+    conv = effects[1]
+    node = np.int64(effects[3])
+    rates = pat_rate[node]
     kc = derive(skey, L.P_COHORT)
     q0 = si[s, L.SI_Q_START]
     nq = si[s, L.SI_Q_END] - q0
@@ -254,12 +266,13 @@ def cohort_session(
     if sq >= 0:
         for p in range(p0, p1):
             if pat[p, L.PT_LO] <= sq < pat[p, L.PT_HI]:
-                lam_q += pat_rate[p]
+                lam_q += rates[p]
                 last = np.int64(p)
         carried_product(
             s,
             kc,
             traffic,
+            conv,
             lam_q,
             sf,
             si,
@@ -289,12 +302,12 @@ def cohort_session(
             if p == last:
                 n = np.int64(rem)
             else:
-                share = pat_rate[p] / mass if mass > 0.0 else 1.0
+                share = rates[p] / mass if mass > 0.0 else 1.0
                 n = binomial(derive(ksplit, p - p0), rem, share if share < 1.0 else 1.0)
             rem -= n
-            mass -= pat_rate[p]
+            mass -= rates[p]
         else:
-            n = poisson(derive(kpat, p - p0), traffic * pat_rate[p])
+            n = poisson(derive(kpat, p - p0), traffic * rates[p])
         views += n
         expo[lo] += n
         expo[hi] -= n
@@ -311,7 +324,7 @@ def cohort_session(
         if j == sq:
             orders = carried[1]
         else:
-            orders = binomial(mix64(korder ^ qkey[q]), running, qf[q, L.QF_P])
+            orders = binomial(mix64(korder ^ qkey[q]), running, min(qf[q, L.QF_P] * conv, 1.0))
         order_outcomes(q, mix64(kout ^ qkey[q]), orders, qf, qi, tally, cash)
     counts[s, L.VIEWS] = views
     counts[s, L.EXPOSURES] = exposures
@@ -328,7 +341,7 @@ def cohort_session(
     money[s, L.COST] = cash[2]
     money[s, L.VERIFIED_REVENUE] = cash[3]
     money[s, L.TRAFFIC] = traffic
-    engagement(s, skey, sf, views, counts, money)
+    engagement(s, skey, sf, views, stay_mean[s, node], effects[2], counts, money)
 
 
 @pjit
@@ -355,6 +368,9 @@ def cohort_paths(
     n_blocks: np.int64,
     counts: np.ndarray,
     money: np.ndarray,
+    fx: np.ndarray,
+    ikey: np.ndarray,
+    stay_mean: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first], as
@@ -372,6 +388,7 @@ def cohort_paths(
         state = np.zeros((n_cols, n_seg, n_classes), dtype=np.int64)
         nxt = np.zeros((n_cols, n_seg, n_classes), dtype=np.int64)
         expo = np.zeros(max_products + 1, dtype=np.int64)
+        effects = np.zeros(4, dtype=np.float64)
         for i in range(lo, hi):
             if stop[0] != 0:
                 break
@@ -382,6 +399,7 @@ def cohort_paths(
             for s in range(n_sessions):
                 cohort_session(
                     s,
+                    pkey,
                     session_key(pkey, skeys[s]),
                     sf,
                     si,
@@ -401,6 +419,10 @@ def cohort_paths(
                     expo,
                     counts[i],
                     money[i],
+                    fx,
+                    ikey,
+                    stay_mean,
+                    effects,
                 )
 
 
@@ -440,5 +462,8 @@ def run_cohort(
             BLOCKS_PER_THREAD * numba.get_num_threads(),
             counts,
             money,
+            c.fx,
+            c.ikey,
+            c.stay_mean,
             np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

@@ -23,15 +23,20 @@ def engagement(
     skey: np.uint64,
     sf: np.ndarray,
     views: np.int64,
+    mean_stay: float,
+    lift: float,
     counts: np.ndarray,
     money: np.ndarray,
 ) -> None:
     """Write watch hours, likes, comments, gifts and gift value of session ``s`` with
-    ``views`` arrivals into ``counts[s]`` / ``money[s]``."""
-    watch = views * sf[s, L.SF_MEAN_STAY]
-    counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch)
-    counts[s, L.COMMENTS] = poisson(derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch)
-    gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch)
+    ``views`` arrivals, ``mean_stay`` hours each (the session's stay node), its engagement
+    multiplier ``lift``, into ``counts[s]`` / ``money[s]``."""
+    watch = views * mean_stay
+    counts[s, L.LIKES] = poisson(derive(skey, L.P_LIKES), sf[s, L.SF_LIKE_RATE] * watch * lift)
+    counts[s, L.COMMENTS] = poisson(
+        derive(skey, L.P_COMMENTS), sf[s, L.SF_COMMENT_RATE] * watch * lift
+    )
+    gifts = poisson(derive(skey, L.P_GIFTS), sf[s, L.SF_GIFT_RATE] * watch * lift)
     counts[s, L.GIFTS] = gifts
     mean = sf[s, L.SF_GIFT_MEAN]
     cv2 = sf[s, L.SF_GIFT_CV2]

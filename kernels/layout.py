@@ -64,6 +64,9 @@ P_GIFTS = 7
 P_GIFT_VALUE = 8
 P_VERIFY_DELAY = 9
 P_COHORT = 10  # every count the cohort kernel draws (sub-keyed by what it counts)
+P_EFFECTS = 11  # a session's effect cores (normals 0-2) and jumps (uniforms 0-7)
+# purposes of a path's influencer key (seed, path, influencer): its host effects
+P_HOST = 1
 
 # draws per viewer arrival in the P_VIEWER stream and per (arrival, product) in P_PURCHASE
 VIEWER_DRAWS = 4  # 0: time in bin, 1: dwell, 2: pool, 3: identity in pool
@@ -94,7 +97,8 @@ SI_Q_START = 2  # first row in the session-product arrays
 SI_Q_END = 3
 SI_OWN_POOL = 4  # pool of the influencer's own followers
 SI_IS_MEGA = 5  # 1 if the influencer is mega (trust asymmetry), else 0
-N_SI = 6
+SI_INFLUENCER = 6  # the influencer's index in ikey (its host effects)
+N_SI = 7
 # arrival-rate bins, float64[B, N_BF]; the intensity is piecewise constant on bins
 BF_T0 = 0  # bin start, hours from session start
 BF_WIDTH = 1  # bin width, hours
@@ -127,7 +131,31 @@ MF_TRUST_PENALTY = 0
 MF_TRUST_FADE_DAYS = 1
 MF_SATURATION = 2
 MF_CORE_ARRIVALS = 3
-N_MF = 4
+MF_L10 = 4  # Cholesky factor of the correlations of the traffic, conversion, engagement cores
+MF_L11 = 5
+MF_L20 = 6
+MF_L21 = 7
+MF_L22 = 8
+N_MF = 9
+# effects per session, float64[S, N_FX]: for metric m (FX_TRAFFIC .. FX_STAY) the columns
+# m * FX_STRIDE + FX_SD .. FX_HOST_SD; the law is in forecast.model.spread
+FX_TRAFFIC = 0
+FX_CONVERSION = 1
+FX_ENGAGEMENT = 2
+FX_STAY = 3
+FX_STRIDE = 7
+FX_SD = 0  # sd of the normal core, log units (traffic: unused, the kernels read SF_SIGMA)
+FX_FLOP_P = 1  # probability of a flop
+FX_FLOP_M = 2  # mean size of a flop, log units
+FX_HIT_P = 3  # probability of a hit
+FX_HIT_M = 4  # mean size of a hit, log units
+FX_MEDIAN = 5  # median of the session law, subtracted so the host's level is its median
+FX_HOST_SD = 6  # sd of the host effect (between hosts), log units
+FX_STAY_LO = 28  # log value of stay node 0
+FX_STAY_STEP = 29  # spacing of the stay nodes, log units
+FX_STAY_NODES = 30  # number of stay nodes (a whole number as a float)
+N_FX = 31
+
 # ---- cohort kernel (forecast.engine.cohort_plan)
 # exposure patterns, int64[P, N_PT]: an arrival sees products lo .. hi-1 of its session
 PT_LO = 0

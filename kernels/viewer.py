@@ -14,9 +14,10 @@ import numba
 import numpy as np
 
 from kernels import layout as L
+from kernels.effects import session_effects
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
-from kernels.rng import derive, mix64, normal, uniform
+from kernels.rng import derive, mix64, uniform
 from kernels.samplers import loglogistic, poisson, poisson_inversion
 
 #: Blocks of paths per thread: enough for dynamic scheduling to balance uneven paths.
@@ -55,6 +56,7 @@ def identity(u: float, size: np.int64, core: np.int64, core_arrivals: float) -> 
 @jit
 def simulate_session(
     s: np.int64,
+    pkey: np.uint64,
     skey: np.uint64,
     sf: np.ndarray,
     si: np.ndarray,
@@ -68,6 +70,11 @@ def simulate_session(
     bought: np.ndarray,
     counts: np.ndarray,
     money: np.ndarray,
+    fx: np.ndarray,
+    ikey: np.ndarray,
+    stay_mult: np.ndarray,
+    stay_mean: np.ndarray,
+    effects: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Simulate session ``s`` of one path, reading and updating its carried state; returns
@@ -97,7 +104,11 @@ def simulate_session(
     own_core = pools[own, L.PI_CORE]
     tracked = shared_row0 >= 0 or own_row0 >= 0
 
-    traffic = math.exp(sf[s, L.SF_SIGMA] * normal(derive(skey, L.P_TRAFFIC), 0))
+    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, effects)
+    traffic = effects[0]
+    conv = effects[1]
+    node = np.int64(effects[3])
+    dscale = dscale * stay_mult[s, node]
     kbins = derive(skey, L.P_BINS)
     kview = derive(skey, L.P_VIEWER)
     kbuy = derive(skey, L.P_PURCHASE)
@@ -150,7 +161,7 @@ def simulate_session(
                 if qf[q, L.QF_END] <= t:
                     continue
                 exposures += 1
-                p = qf[q, L.QF_P]
+                p = min(qf[q, L.QF_P] * conv, 1.0)
                 col = qi[q, L.QI_STATE_COL]
                 stateful = row >= 0 and col >= 0
                 if stateful:
@@ -205,7 +216,7 @@ def simulate_session(
     counts[s, L.RETURNED_UNITS] = ret_units
     counts[s, L.VOUCHERS_SOLD] = v_sold
     counts[s, L.VOUCHERS_VERIFIED] = v_verified
-    engagement(s, skey, sf, v, counts, money)
+    engagement(s, skey, sf, v, stay_mean[s, node], effects[2], counts, money)
     money[s, L.GMV] = gmv
     money[s, L.RETURNS] = refunds
     money[s, L.COST] = cost
@@ -232,6 +243,10 @@ def simulate_paths(
     n_blocks: np.int64,
     counts: np.ndarray,
     money: np.ndarray,
+    fx: np.ndarray,
+    ikey: np.ndarray,
+    stay_mult: np.ndarray,
+    stay_mean: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Simulate paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first].
@@ -250,6 +265,7 @@ def simulate_paths(
         hi = ((blk + 1) * n_paths) // blocks
         small_seen = np.empty((state_rows, state_cols), dtype=np.int16)
         bought = np.empty((state_rows, state_cols), dtype=np.int16)
+        effects = np.zeros(4, dtype=np.float64)
         for i in range(lo, hi):
             if stop[0] != 0:
                 break
@@ -259,6 +275,7 @@ def simulate_paths(
             for s in range(n_sessions):
                 simulate_session(
                     s,
+                    pkey,
                     session_key(pkey, skeys[s]),
                     sf,
                     si,
@@ -272,6 +289,11 @@ def simulate_paths(
                     bought,
                     counts[i],
                     money[i],
+                    fx,
+                    ikey,
+                    stay_mult,
+                    stay_mean,
+                    effects,
                     stop,
                 )
 
@@ -312,5 +334,9 @@ def run_paths(
             BLOCKS_PER_THREAD * numba.get_num_threads(),
             counts,
             money,
+            c.fx,
+            c.ikey,
+            c.stay_mult,
+            c.stay_mean,
             np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

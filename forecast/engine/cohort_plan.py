@@ -41,7 +41,7 @@ class CohortPlan:
     reasons: tuple[str, ...]
     """Why the cohort kernel is not exact for this strategy; empty when it is."""
     pat: np.ndarray  # int64[P, N_PT]
-    pat_rate: np.ndarray  # float64[P]
+    pat_rate: np.ndarray  # float64[K, P]: the rate of each pattern at each stay node
     sc: np.ndarray  # int64[S, N_SC]
     seg: np.ndarray  # int64[G, N_SG]
     seg_share: np.ndarray  # float64[G]
@@ -61,7 +61,7 @@ def plan_cohort(strategy: Strategy, c: Compiled) -> CohortPlan:
     sc = np.zeros((n, L.N_SC), dtype=np.int64)
     sc[:, L.SC_STATE_Q] = -1
     pats: list[np.ndarray] = []
-    rates: list[np.ndarray] = []
+    rates: list[np.ndarray] = []  # [K, patterns of the session] each
     reasons: list[str] = []
     total = 0
     max_products = 1
@@ -71,20 +71,30 @@ def plan_cohort(strategy: Strategy, c: Compiled) -> CohortPlan:
         b0, b1 = int(c.si[s, L.SI_BIN_START]), int(c.si[s, L.SI_BIN_END])
         max_products = max(max_products, q1 - q0)
         bins = c.bins[b0:b1]
-        p = exposure_patterns(
-            bins[:, L.BF_T0],
-            bins[:, L.BF_WIDTH],
-            bins[:, L.BF_RATE],
-            c.qf[q0:q1, L.QF_START],
-            c.qf[q0:q1, L.QF_END],
-            float(c.sf[s, L.SF_DWELL_SCALE]),
-            float(c.sf[s, L.SF_DWELL_SHAPE]),
-        )
+        n_nodes = int(c.fx[s, L.FX_STAY_NODES])
+        per_node = [
+            exposure_patterns(
+                bins[:, L.BF_T0],
+                bins[:, L.BF_WIDTH],
+                bins[:, L.BF_RATE],
+                c.qf[q0:q1, L.QF_START],
+                c.qf[q0:q1, L.QF_END],
+                float(c.sf[s, L.SF_DWELL_SCALE] * c.stay_mult[s, j]),
+                float(c.sf[s, L.SF_DWELL_SHAPE]),
+            )
+            for j in range(n_nodes)
+        ]
+        keys = sorted({(int(a), int(b)) for p in per_node for a, b in zip(p.lo, p.hi, strict=True)})
+        index = {key: i for i, key in enumerate(keys)}
+        node_rates = np.zeros((c.stay_mult.shape[1], len(keys)))
+        for j, p in enumerate(per_node):
+            for a, b, r in zip(p.lo, p.hi, p.rate, strict=True):
+                node_rates[j, index[(int(a), int(b))]] = r
         sc[s, L.SC_PAT_START] = total
-        total += p.rate.size
+        total += len(keys)
         sc[s, L.SC_PAT_END] = total
-        pats.append(np.stack([p.lo, p.hi], axis=1))
-        rates.append(p.rate)
+        pats.append(np.asarray(keys, dtype=np.int64).reshape(-1, 2))
+        rates.append(node_rates)
         shared = float(c.sf[s, L.SF_SHARED])
         own = int(c.si[s, L.SI_OWN_POOL])
         tracked = (shared > 0.0 and c.pools[0, L.PI_ROW0] >= 0) or (
@@ -145,7 +155,7 @@ def plan_cohort(strategy: Strategy, c: Compiled) -> CohortPlan:
     return CohortPlan(
         reasons=tuple(reasons),
         pat=np.ascontiguousarray(np.concatenate(pats, axis=0), dtype=np.int64),
-        pat_rate=np.ascontiguousarray(np.concatenate(rates), dtype=np.float64),
+        pat_rate=np.ascontiguousarray(np.concatenate(rates, axis=1), dtype=np.float64),
         sc=sc,
         seg=np.asarray(seg_rows, dtype=np.int64).reshape(-1, L.N_SG),
         seg_share=np.asarray(shares, dtype=np.float64),

@@ -43,6 +43,10 @@ class Compiled:
     mkt: np.ndarray  # float64[N_MF]
     state_rows: int
     state_cols: int
+    fx: np.ndarray  # float64[S, N_FX]: influencer and session effects
+    ikey: np.ndarray  # uint64[I]: influencer keys (host effects)
+    stay_mult: np.ndarray  # float64[S, K]: stay multiplier of each node (1 where unused)
+    stay_mean: np.ndarray  # float64[S, K]: expected stay of one arrival at each node, hours
 
     @property
     def n_sessions(self) -> int:
@@ -79,7 +83,28 @@ class Compiled:
         """Expected arrivals of one path over all its sessions (the lognormal traffic's mean
         is exp(sigma**2 / 2) times its median)."""
         per_session = np.add.reduceat(self.bins[:, L.BF_RATE], self.si[:, L.SI_BIN_START])
-        return float(np.sum(per_session * np.exp(self.sf[:, L.SF_SIGMA] ** 2 / 2.0)))
+        return float(np.sum(per_session * self.traffic_mean))
+
+    @property
+    def traffic_mean(self) -> np.ndarray:
+        """Mean of each session's traffic multiplier (host effect, core and jumps): its
+        expected arrivals over those at median traffic."""
+        from forecast.model.spread import EffectLaw
+
+        t = L.FX_TRAFFIC * L.FX_STRIDE
+        out = np.empty(self.n_sessions)
+        for k in range(self.n_sessions):
+            fx = self.fx[k]
+            law = EffectLaw(
+                float(self.sf[k, L.SF_SIGMA]),
+                float(fx[t + L.FX_FLOP_P]),
+                float(fx[t + L.FX_FLOP_M]),
+                float(fx[t + L.FX_HIT_P]),
+                float(fx[t + L.FX_HIT_M]),
+            )
+            host = float(fx[t + L.FX_HOST_SD])
+            out[k] = law.mean_multiplier() * math.exp(host * host / 2.0)
+        return out
 
 
 def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
@@ -120,11 +145,16 @@ def _check_bins(strategy: Strategy) -> None:
         )
 
 
-def _check_scale(k: int, session: Session, sf: np.ndarray, expected: float) -> None:
-    """Refuse a session whose counts could overflow at its largest possible traffic draw."""
+def _check_scale(k: int, session: Session, sf: np.ndarray, fx: np.ndarray, expected: float) -> None:
+    """Refuse a session whose counts could overflow at a traffic draw of probability 1e-12
+    (`limits.Z_TAIL` for the normal parts, `limits.E_TAIL` for a hit); the output check
+    catches the rarer ones."""
     inf = session.influencer
     o = f"session {session.label!r}"
-    worst = expected * math.exp(lim.Z_MAX * sf[k, L.SF_SIGMA])
+    t = L.FX_TRAFFIC * L.FX_STRIDE
+    spread = math.hypot(float(sf[k, L.SF_SIGMA]), float(fx[k, t + L.FX_HOST_SD]))
+    hit = lim.E_TAIL * fx[k, t + L.FX_HIT_M] if fx[k, t + L.FX_HIT_P] > 0 else 0.0
+    worst = expected * math.exp(lim.Z_TAIL * spread + hit)
     rate = "video_views" if session.format is Format.VIDEO else "views_per_hour"
     if worst > lim.MAX_SESSION_VIEWS:
         raise ValueError(
@@ -145,6 +175,51 @@ def _check_scale(k: int, session: Session, sf: np.ndarray, expected: float) -> N
                 f"{per_hour * watch:.3g} in one session at its highest traffic; at most "
                 f"{lim.MAX_SESSION_ENGAGEMENT:.0e} (lower {field} or the session's views)"
             )
+
+
+def _fill_effects(
+    k: int, session: Session, m: MarketParams, fx: np.ndarray, stay_nodes: list[np.ndarray]
+) -> None:
+    """Session ``k``'s effect parameters (scaled by the market) into ``fx[k]``, and the
+    multipliers of its stay nodes into ``stay_nodes``."""
+    from forecast.model.spread import EffectLaw
+
+    inf = session.influencer
+    on = m.session_effects
+    host = m.host_uncertainty
+    for metric, col in (
+        ("traffic", L.FX_TRAFFIC),
+        ("conversion", L.FX_CONVERSION),
+        ("engagement", L.FX_ENGAGEMENT),
+        ("stay", L.FX_STAY),
+    ):
+        law = inf.law(metric)
+        sd = law.sd * m.traffic_noise if metric == "traffic" else law.sd * on
+        scaled = EffectLaw(sd, law.flop_prob * on, law.flop_mean, law.hit_prob * on, law.hit_mean)
+        base = col * L.FX_STRIDE
+        fx[k, base + L.FX_SD] = scaled.sd
+        fx[k, base + L.FX_FLOP_P] = scaled.flop_prob
+        fx[k, base + L.FX_FLOP_M] = scaled.flop_mean
+        fx[k, base + L.FX_HIT_P] = scaled.hit_prob
+        fx[k, base + L.FX_HIT_M] = scaled.hit_mean
+        fx[k, base + L.FX_MEDIAN] = scaled.median()
+        fx[k, base + L.FX_HOST_SD] = getattr(inf, f"host_{metric}_sd") * host
+        if metric == "stay":
+            host_sd = fx[k, base + L.FX_HOST_SD]
+            step = m.stay_step
+            if scaled.is_zero and host_sd == 0.0:
+                lo, count = 0.0, 1
+            else:
+                low = scaled.quantile(lim.STAY_TAIL) - lim.Z_STAY * host_sd
+                high = scaled.quantile(1.0 - lim.STAY_TAIL) + lim.Z_STAY * host_sd
+                step = max(step, (high - low) / (lim.MAX_STAY_NODES - 2))
+                lo = step * math.floor(low / step)
+                count = min(math.ceil((high - lo) / step) + 1, lim.MAX_STAY_NODES)
+            fx[k, L.FX_STAY_LO] = lo
+            fx[k, L.FX_STAY_STEP] = step
+            fx[k, L.FX_STAY_NODES] = float(count)
+            logs = lo + step * np.arange(count)
+            stay_nodes.append(np.where(np.abs(logs) < 1e-12, 1.0, np.exp(logs)))
 
 
 def compile_strategy(strategy: Strategy) -> Compiled:
@@ -188,6 +263,9 @@ def compile_strategy(strategy: Strategy) -> Compiled:
 
     sf = np.zeros((n, L.N_SF), dtype=np.float64)
     si = np.zeros((n, L.N_SI), dtype=np.int64)
+    fx = np.zeros((n, L.N_FX), dtype=np.float64)
+    stay_nodes: list[np.ndarray] = []
+    bin_views: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     skeys = np.zeros(n, dtype=np.uint64)
     bin_parts: list[np.ndarray] = []
     qf_rows: list[list[float]] = []
@@ -220,7 +298,9 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         sf[k, L.SF_MEAN_STAY] = stay.mean_stay(
             t0, width, rate, s.span_hours, sf[k, L.SF_DWELL_SCALE], inf.dwell_shape
         )
-        _check_scale(k, s, sf, float(rate.sum()))
+        bin_views.append((t0, width, rate))
+        _fill_effects(k, s, m, fx, stay_nodes)
+        _check_scale(k, s, sf, fx, float(rate.sum()))
         si[k, L.SI_BIN_START] = b_total
         b_total += len(t0)
         si[k, L.SI_BIN_END] = b_total
@@ -248,12 +328,36 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         si[k, L.SI_Q_END] = len(qf_rows)
         si[k, L.SI_OWN_POOL] = 1 + influencers[inf.name]
         si[k, L.SI_IS_MEGA] = int(inf.is_mega)
+        si[k, L.SI_INFLUENCER] = influencers[inf.name]
 
     mkt = np.zeros(L.N_MF, dtype=np.float64)
     mkt[L.MF_TRUST_PENALTY] = m.trust_penalty
     mkt[L.MF_TRUST_FADE_DAYS] = m.trust_fade_days
     mkt[L.MF_SATURATION] = m.saturation
     mkt[L.MF_CORE_ARRIVALS] = m.core_arrivals
+    chol = m.cholesky()
+    assert chol is not None  # the market checked it
+    mkt[L.MF_L10], mkt[L.MF_L11] = chol[1], chol[2]
+    mkt[L.MF_L20], mkt[L.MF_L21], mkt[L.MF_L22] = chol[3], chol[4], chol[5]
+    width_k = max(len(x) for x in stay_nodes)
+    stay_mult = np.ones((n, width_k), dtype=np.float64)
+    stay_mean = np.zeros((n, width_k), dtype=np.float64)
+    for k, nodes in enumerate(stay_nodes):
+        t0, width, rate = bin_views[k]
+        for j, mult in enumerate(nodes):
+            stay_mult[k, j] = mult
+            stay_mean[k, j] = (
+                sf[k, L.SF_MEAN_STAY]
+                if mult == 1.0
+                else stay.mean_stay(
+                    t0,
+                    width,
+                    rate,
+                    sf[k, L.SF_HOURS],
+                    sf[k, L.SF_DWELL_SCALE] * mult,
+                    sf[k, L.SF_DWELL_SHAPE],
+                )
+            )
     compiled = Compiled(
         skeys=skeys,
         sf=sf,
@@ -266,5 +370,11 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         mkt=mkt,
         state_rows=rows,
         state_cols=cols,
+        fx=fx,
+        ikey=np.asarray(
+            [key64("influencer:" + inf.name) for inf in strategy.influencers], dtype=np.uint64
+        ),
+        stay_mult=stay_mult,
+        stay_mean=stay_mean,
     )
     return compiled

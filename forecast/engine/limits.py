@@ -24,9 +24,26 @@ if TYPE_CHECKING:
 #: Largest |z| the kernels' Box-Muller normal can return: sqrt(-2 ln(2**-54)).
 Z_MAX = math.sqrt(-2.0 * math.log(2.0**-54))
 
-#: Most arrivals one session may reach at its largest possible traffic draw. Exposures are at
-#: most arrivals x products in the stream (<= 10,000), so every count stays below 2**62.
+#: Most arrivals one session may reach at a traffic draw of probability about 1e-12 (the normal
+#: parts `Z_TAIL` sds out, a hit `E_TAIL` means long). Exposures are at most arrivals x
+#: products in the stream (<= 10,000), so counts stay below 2**62; rarer draws are caught by
+#: `check_outputs`.
 MAX_SESSION_VIEWS = 1e14
+
+#: A standard normal exceeds it with probability 1e-12 (two-sided).
+Z_TAIL = 7.13
+#: An exponential of mean 1 exceeds it with probability 1e-6 (a hit, itself drawn with its
+#: probability, on top of the normal parts at 1e-12).
+E_TAIL = 13.82
+
+#: The stay nodes of a session cover its stay law between these tail probabilities (the rest
+#: is put on the end nodes), the host's normal out to `Z_STAY` sds (probability 1e-4 each).
+STAY_TAIL = 1e-4
+Z_STAY = 3.72
+
+#: Most stay nodes of one session: a wider stay law gets nodes spaced wider than
+#: ``market.stay_step`` (the cohort kernel's exposure rates are prepared once per node).
+MAX_STAY_NODES = 24
 
 #: Most expected likes, comments or gifts of one session at its largest traffic draw.
 MAX_SESSION_ENGAGEMENT = 1e17

@@ -13,10 +13,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecast.model import validation as v
 from forecast.model.enums import Channel, Format, Kind, Tier, parse_enum
+
+if TYPE_CHECKING:
+    from forecast.model.spread import EffectLaw
 
 # Upper bounds that keep every sum of a run finite (int64 counts, float64 money) and every run
 # of reasonable cost; each is far beyond any real campaign.
@@ -35,6 +38,21 @@ MAX_VIDEO_VIEWS = 10_000_000_000.0
 MAX_TRAFFIC_SIGMA = 3.0
 #: Highest tier-specific sensitivity (discount, categories, assortment).
 MAX_SENSITIVITY = 20.0
+
+#: Metrics with a session effect and a host effect (`forecast.model.spread`).
+SPREAD_METRICS = ("traffic", "conversion", "engagement", "stay")
+#: Parts of a session-effect law and their ranges.
+SPREAD_PARTS = (
+    ("sigma", 0.0, 3.0),
+    ("flop_prob", 0.0, 0.5),
+    ("flop_mean", 0.01, 10.0),
+    ("hit_prob", 0.0, 0.5),
+    ("hit_mean", 0.01, 0.45),
+)
+#: The market's correlations of the effect cores.
+CORRELATIONS = ("corr_traffic_engagement", "corr_traffic_conversion", "corr_conversion_engagement")
+#: The influencer fields of the between-host spread.
+HOST_FIELDS = ("host_traffic_sd", "host_conversion_sd", "host_engagement_sd", "host_stay_sd")
 
 
 @dataclass(frozen=True)
@@ -162,6 +180,30 @@ class MarketParams:
     in [0, 1] (freshness lost to repetition); 1 switches the loss off."""
     gift_share: float = 0.5
     """Share of the value of virtual gifts that reaches the influencer, [0, 1]."""
+    host_uncertainty: float = 1.0
+    """Multiplier of every influencer's between-host sds (``host_*_sd``), in [0, 3]; 0 treats
+    every host as known (no influencer effects)."""
+    session_effects: float = 1.0
+    """Multiplier of the session effects of conversion, engagement and stay (their sds and
+    jump probabilities) and of traffic's jump probabilities, in [0, 1]; 0 switches them off
+    (traffic's core, ``traffic_sigma``, is ``traffic_noise``'s)."""
+    corr_traffic_engagement: float = 0.33
+    """Correlation of the normal cores of the traffic and engagement effects (host and
+    session alike), in (-1, 1): a hot session draws more traffic and more likes (MODEL.md:
+    +0.21 celebrity, +0.46 KOL)."""
+    corr_traffic_conversion: float = 0.26
+    """Correlation of the traffic and conversion cores, in (-1, 1) (MODEL.md: views with
+    units per view +0.35 celebrity, +0.17 KOL)."""
+    corr_conversion_engagement: float = -0.15
+    """Correlation of the conversion and engagement cores, in (-1, 1) (MODEL.md: -0.13,
+    -0.17)."""
+    stay_step: float = 0.1
+    """Finest spacing of the nodes on which the stay multiplier is drawn, log units, in
+    [0.02, 0.5]: the exposure rates of the cohort kernel are prepared once per node, so both
+    kernels draw the stay effect rounded to the nearest node (a spacing h adds an sd of
+    h / sqrt(12) to log stay: 0.029 at 0.1). A session has at most 24 nodes
+    (`forecast.engine.limits.MAX_STAY_NODES`): a wider stay law (a host not yet known) gets
+    wider nodes, about 0.2 for the KOL class."""
 
     def __post_init__(self) -> None:
         o = "market"
@@ -215,10 +257,47 @@ class MarketParams:
             "bin_minutes",
             v.in_range(o, "bin_minutes", self.bin_minutes, 0.1, 60),
         )
+        set_(
+            self, "host_uncertainty", v.in_range(o, "host_uncertainty", self.host_uncertainty, 0, 3)
+        )
+        set_(self, "session_effects", v.probability(o, "session_effects", self.session_effects))
+        for name in CORRELATIONS:
+            set_(
+                self,
+                name,
+                v.in_range(o, name, getattr(self, name), -1, 1, lo_open=True, hi_open=True),
+            )
+        if self.cholesky() is None:
+            raise v.fail(
+                o,
+                "corr_conversion_engagement",
+                self.corr_conversion_engagement,
+                "the three correlations of traffic, conversion and engagement must form a "
+                "valid correlation matrix (positive definite)",
+            )
+        set_(self, "stay_step", v.in_range(o, "stay_step", self.stay_step, 0.02, 0.5))
 
     def replace(self, **changes: Any) -> MarketParams:
         """A copy with some parameters changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+    def cholesky(self) -> tuple[float, float, float, float, float, float] | None:
+        """Lower Cholesky factor (l00, l10, l11, l20, l21, l22) of the correlation matrix of
+        the traffic, conversion and engagement cores; None if it is not positive definite."""
+        r_tc, r_te, r_ce = (
+            self.corr_traffic_conversion,
+            self.corr_traffic_engagement,
+            self.corr_conversion_engagement,
+        )
+        l11_sq = 1.0 - r_tc * r_tc
+        if l11_sq <= 0.0:
+            return None
+        l11 = math.sqrt(l11_sq)
+        l21 = (r_ce - r_te * r_tc) / l11
+        l22_sq = 1.0 - r_te * r_te - l21 * l21
+        if l22_sq <= 1e-12:
+            return None
+        return (1.0, r_tc, l11, r_te, l21, math.sqrt(l22_sq))
 
 
 @dataclass(frozen=True)
@@ -359,6 +438,65 @@ class Influencer:
     """Cost to the merchant of a free experience (e.g. a meal) per store visit, CNY, in
     [0, `MAX_FEE`]."""
 
+    # --- how much this host's sessions vary (session effects, `forecast.model.spread`) ------
+    # Each session of a path draws one multiplier per metric, shared by all its viewers:
+    # exp(X - median X) with X = sigma Z + J, J a flop (-Exp(flop_mean), with probability
+    # flop_prob) or a hit (+Exp(hit_mean), with probability hit_prob). None: the tier's
+    # default (`forecast.model.presets.SESSION_SPREAD`), fitted to real sessions.
+    traffic_flop_prob: float | None = None
+    """Session traffic (views per hour): probability of a flop, [0, 0.5]."""
+    traffic_flop_mean: float | None = None
+    """Session traffic: mean size of a flop, log units, [0.01, 10]."""
+    traffic_hit_prob: float | None = None
+    """Session traffic: probability of a hit, [0, 0.5]; its core sd is ``traffic_sigma``."""
+    traffic_hit_mean: float | None = None
+    """Session traffic: mean size of a hit, log units, [0.01, 0.45] (finite variance)."""
+    conversion_sigma: float | None = None
+    """Session conversion (units per view): sd of the normal core, log units, [0, 3]."""
+    conversion_flop_prob: float | None = None
+    """Session conversion: probability of a flop (a session where little sells), [0, 0.5]."""
+    conversion_flop_mean: float | None = None
+    """Session conversion: mean size of a flop, log units, [0.01, 10]."""
+    conversion_hit_prob: float | None = None
+    """Session conversion: probability of a hit, [0, 0.5]."""
+    conversion_hit_mean: float | None = None
+    """Session conversion: mean size of a hit, log units, [0.01, 0.45]."""
+    engagement_sigma: float | None = None
+    """Session engagement (likes, comments and gifts per minute watched): sd of the core,
+    log units, [0, 3]."""
+    engagement_flop_prob: float | None = None
+    """Session engagement: probability of a flop, [0, 0.5]."""
+    engagement_flop_mean: float | None = None
+    """Session engagement: mean size of a flop, log units, [0.01, 10]."""
+    engagement_hit_prob: float | None = None
+    """Session engagement: probability of a hit, [0, 0.5]."""
+    engagement_hit_mean: float | None = None
+    """Session engagement: mean size of a hit, log units, [0.01, 0.45]."""
+    stay_sigma: float | None = None
+    """Session stay (every viewer's watch time): sd of the core, log units, [0, 3]."""
+    stay_flop_prob: float | None = None
+    """Session stay: probability of a flop, [0, 0.5]."""
+    stay_flop_mean: float | None = None
+    """Session stay: mean size of a flop, log units, [0.01, 10]."""
+    stay_hit_prob: float | None = None
+    """Session stay: probability of a hit, [0, 0.5]."""
+    stay_hit_mean: float | None = None
+    """Session stay: mean size of a hit, log units, [0.01, 0.45]."""
+
+    # --- what we do not know about this host (influencer effects) ---------------------------
+    # Each path draws this host's own levels once, shared by all its sessions on the path:
+    # log multipliers normal with these sds, keyed by (seed, path, influencer name), so two
+    # strategies booking the same influencer meet the same draw. A preset carries its tier's
+    # between-host spread; an influencer built by hand is known (0) unless these are given.
+    host_traffic_sd: float = 0.0
+    """Between-host sd of the log of this host's traffic level, [0, 3]."""
+    host_conversion_sd: float = 0.0
+    """Between-host sd of the log of this host's conversion level, [0, 3]."""
+    host_engagement_sd: float = 0.0
+    """Between-host sd of the log of this host's engagement level, [0, 3]."""
+    host_stay_sd: float = 0.0
+    """Between-host sd of the log of this host's watch-time level, [0, 3]."""
+
     def __post_init__(self) -> None:
         name = v.text("influencer", "name", self.name)
         o = f"influencer {name!r}"
@@ -415,6 +553,22 @@ class Influencer:
             "experience_cost",
             v.non_negative(o, "experience_cost", self.experience_cost, MAX_FEE),
         )
+        from forecast.model.presets import session_spread
+
+        tier_spread = session_spread(self.tier)
+        for metric in SPREAD_METRICS:
+            for part, lo, hi in SPREAD_PARTS:
+                name_ = f"{metric}_{part}"
+                if metric == "traffic" and part == "sigma":
+                    continue  # traffic_sigma, checked above
+                value = getattr(self, name_)
+                value = tier_spread[name_] if value is None else value
+                set_(self, name_, v.in_range(o, name_, value, lo, hi))
+            flop, hit = getattr(self, f"{metric}_flop_prob"), getattr(self, f"{metric}_hit_prob")
+            if flop + hit > 1.0:
+                raise v.fail(o, f"{metric}_hit_prob", hit, f"{metric}_flop_prob + it <= 1")
+        for name_ in HOST_FIELDS:
+            set_(self, name_, v.in_range(o, name_, getattr(self, name_), 0, 3))
 
     @classmethod
     def preset(cls, tier: Tier | str, name: str | None = None, **overrides: Any) -> Influencer:
@@ -449,6 +603,30 @@ class Influencer:
     def replace(self, **changes: Any) -> Influencer:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+    def law(self, metric: str) -> EffectLaw:
+        """The law of this host's session effect on ``metric`` (traffic, conversion,
+        engagement or stay), before ``market`` scales it."""
+        from forecast.model.spread import EffectLaw
+
+        sd = self.traffic_sigma if metric == "traffic" else getattr(self, f"{metric}_sigma")
+        return EffectLaw(
+            sd,
+            getattr(self, f"{metric}_flop_prob"),
+            getattr(self, f"{metric}_flop_mean"),
+            getattr(self, f"{metric}_hit_prob"),
+            getattr(self, f"{metric}_hit_mean"),
+        )
+
+    def without_spread(self) -> Influencer:
+        """This influencer as a known host whose sessions do not vary beyond its traffic
+        sigma: every session-effect field and host sd zero (the model before the effects)."""
+        zero: dict[str, float] = {name_: 0.0 for name_ in HOST_FIELDS}
+        for metric in SPREAD_METRICS:
+            for part in ("sigma", "flop_prob", "hit_prob"):
+                if not (metric == "traffic" and part == "sigma"):
+                    zero[f"{metric}_{part}"] = 0.0
+        return self.replace(**zero)
 
     @property
     def is_mega(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 
 from forecast.model import validation as v
 from forecast.model.enums import Channel, Tier
+from forecast.model.spread import BETWEEN_HOSTS, FITTED
 
 #: Reference session duration of each tier's calibration, hours.
 REFERENCE_HOURS = {Tier.MEGA: 5.5, Tier.MID: 3.5, Tier.MICRO: 3.0}
@@ -45,7 +46,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
     Tier.MEGA: {
         "followers": 30_000_000,
         "views_per_hour": 584_000.0,
-        "traffic_sigma": 0.5,
+        "traffic_sigma": FITTED[("celebrity", "traffic")].sd,
         "shared_share": 0.6,
         "dwell_mean_s": 100.0,
         "dwell_shape": 2.5,
@@ -64,7 +65,7 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
     Tier.MID: {
         "followers": 8_000_000,
         "views_per_hour": 314_000.0,
-        "traffic_sigma": 0.6,
+        "traffic_sigma": FITTED[("KOL", "traffic")].sd,
         "shared_share": 0.5,
         "dwell_mean_s": 141.0,
         "dwell_shape": 2.5,
@@ -189,7 +190,7 @@ def influencer_defaults(
     """The preset fields of ``tier`` (everything but name and tier). An amateur's come from
     its levels (both required, 0-8) and channel (default ``invitation``)."""
     if tier is not Tier.AMATEUR:
-        return dict(_INFLUENCERS[tier])
+        return {**_INFLUENCERS[tier], **host_spread(tier)}
     for field_name, value in (("video_level", video_level), ("live_level", live_level)):
         if value is None:
             raise v.fail(owner, field_name, value, "an amateur anchor needs a level 0-8")
@@ -212,9 +213,44 @@ def influencer_defaults(
         followers=LEVEL_FOLLOWERS[max(vl, ll)],
     )
     values.update(amateur_terms(max(vl, ll), ch))
+    values.update(host_spread(tier))
     return values
 
 
 def category_return_rate(category: str) -> float:
     """Default return probability for ``category`` (``general`` for unknown categories)."""
     return CATEGORY_RETURN_RATES.get(category, CATEGORY_RETURN_RATES["general"])
+
+
+#: Which class of MODEL.md's real hosts sets a tier's spreads: celebrity hosts for mega, KOL
+#: hosts for mid; micro and amateur have no figures of their own, and take the KOL figures as
+#: a floor (their traffic core, ``traffic_sigma``, stays the larger stated assumption).
+SPREAD_CLASS = {Tier.MEGA: "celebrity", Tier.MID: "KOL", Tier.MICRO: "KOL", Tier.AMATEUR: "KOL"}
+
+
+def session_spread(tier: Tier) -> dict[str, float]:
+    """The session-effect fields of ``tier`` (``<metric>_<part>``; traffic's core sd is the
+    influencer's ``traffic_sigma``), from the laws fitted to real sessions
+    (`forecast.model.spread.FITTED`)."""
+    out: dict[str, float] = {}
+    for metric in ("traffic", "conversion", "engagement", "stay"):
+        law = FITTED[(SPREAD_CLASS[tier], metric)]
+        if metric != "traffic":
+            out[f"{metric}_sigma"] = law.sd
+        out[f"{metric}_flop_prob"] = law.flop_prob
+        out[f"{metric}_flop_mean"] = law.flop_mean
+        out[f"{metric}_hit_prob"] = law.hit_prob
+        out[f"{metric}_hit_mean"] = law.hit_mean
+    return out
+
+
+def host_spread(tier: Tier) -> dict[str, float]:
+    """The between-host sds a preset of ``tier`` carries: "a typical host of this tier, not
+    yet known" (MODEL.md's sd of the hosts' medians)."""
+    cls = SPREAD_CLASS[tier]
+    return {
+        "host_traffic_sd": BETWEEN_HOSTS[(cls, "traffic")],
+        "host_conversion_sd": BETWEEN_HOSTS[(cls, "conversion")],
+        "host_engagement_sd": BETWEEN_HOSTS[(cls, "engagement")],
+        "host_stay_sd": BETWEEN_HOSTS[(cls, "stay")],
+    }

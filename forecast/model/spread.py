@@ -158,8 +158,10 @@ class EffectLaw:
         return 0.5 * (lo + hi)
 
     def median(self) -> float:
-        """Median of the uncentered law (0 when there is no spread)."""
-        return 0.0 if self.is_zero else self._raw_quantile(0.5)
+        """Median of the uncentered law: exactly 0 without jumps (a normal core alone)."""
+        if self.flop_prob == 0.0 and self.hit_prob == 0.0:
+            return 0.0
+        return self._raw_quantile(0.5)
 
     def quantile(self, p: float) -> float:
         """Quantile ``p`` of the centered law X - median X (log scale)."""
