@@ -127,7 +127,8 @@ def test_ctrl_c_stops_a_long_kernel_call_at_once(tmp_path: Path) -> None:
         tmp_path,
         TINY.replace("views_per_hour = 200", "views_per_hour = 1e8").replace(
             "hours = 1.0", "hours = 6.0"
-        ),
+        )
+        + "[market]\ntraffic_noise = 0\nsession_effects = 0\nhost_uncertainty = 0\n",
     )
     warm = cli(
         "run", str(tiny_file(tmp_path, name="warm.toml")), "--paths", "2", "--method", "viewer"

@@ -89,7 +89,10 @@ def test_finding1_mega_sells_less_after_smaller(defaults: fc.Comparison) -> None
     alone = session_metric(defaults, "mega_only", "star#0", "net_sales")
     after = session_metric(defaults, "micro_then_mega", "star#0", "net_sales")
     assert p_beats(alone, after) > 0.95
-    assert session_metric(defaults, "micro_then_mega", "star#0", "penalized").min() > 0
+    # the trust penalty is at work on almost every path (not all: on a path where the
+    # smaller hosts draw a tiny audience, none of their viewers reaches the star)
+    penalized = session_metric(defaults, "micro_then_mega", "star#0", "penalized")
+    assert (penalized > 0).mean() > 0.9
 
 
 def test_finding1_companion_trust_alone_produces_it(no_state: fc.Comparison) -> None:

@@ -3,7 +3,10 @@
 Written from the model's documentation (forecast.model.entities, forecast.engine.arrivals), not
 from the kernel: its own quadrature for the arrival bins, NumPy's generator instead of the
 counter-based streams, arrivals drawn as one Poisson total split over bins by a categorical
-draw, dwell from a logistic variate, carried state in a dict. Agreement with the kernel is
+draw, dwell from a logistic variate, carried state in a dict. The influencer and session
+effects follow `forecast.model.spread`'s definition (correlated normal cores by NumPy's
+Cholesky, jumps by inverse draws); only the grid of stay nodes is read from the compiled
+strategy, as it is part of the model's definition. Agreement with the kernel is
 checked in distribution (tests/engine/test_reference.py).
 """
 
@@ -127,32 +130,97 @@ def _identity(rng: np.random.Generator, size: int, m: fc.MarketParams) -> int:
     return core + int(rng.integers(size - core))
 
 
+def effect_laws(session: fc.Session, m: fc.MarketParams) -> dict[str, Any]:
+    """The session's effect laws as the model documents them: traffic's core sd scaled by
+    ``traffic_noise``, the others' sds and every jump probability by ``session_effects``,
+    the host sds by ``host_uncertainty``."""
+    from forecast.model.spread import EffectLaw
+
+    inf = session.influencer
+    out: dict[str, Any] = {}
+    for metric in ("traffic", "conversion", "engagement", "stay"):
+        law = inf.law(metric)
+        sd = law.sd * (m.traffic_noise if metric == "traffic" else m.session_effects)
+        on = m.session_effects
+        out[metric] = EffectLaw(
+            sd, law.flop_prob * on, law.flop_mean, law.hit_prob * on, law.hit_mean
+        )
+        out[f"host_{metric}"] = getattr(inf, f"host_{metric}_sd") * m.host_uncertainty
+    return out
+
+
+def _jump(rng: np.random.Generator, law: Any) -> float:
+    u = rng.random()
+    if u < law.flop_prob:
+        return -law.flop_mean * rng.exponential()
+    if u < law.flop_prob + law.hit_prob:
+        return law.hit_mean * rng.exponential()
+    return 0.0
+
+
 def simulate(strategy: fc.Strategy, paths: int, seed: int) -> dict[str, np.ndarray]:
     """``paths`` independent paths; each outcome as an array [paths, sessions]."""
+    from forecast.engine.compile import compile_strategy
+    from kernels import layout as L
+
     rng = np.random.default_rng(seed)
     bins = [bin_expectations(s, strategy.market) for s in strategy.sessions]
-    rows = [simulate_path(strategy, rng, bins) for _ in range(paths)]
+    # the stay nodes are part of the model's definition (the stay effect is drawn rounded to
+    # them): read their grid, nothing else, from the compiled strategy
+    fx = compile_strategy(strategy).fx
+    grids = [
+        (float(fx[k, L.FX_STAY_LO]), float(fx[k, L.FX_STAY_STEP]), int(fx[k, L.FX_STAY_NODES]))
+        for k in range(len(strategy.sessions))
+    ]
+    rows = [simulate_path(strategy, rng, bins, grids) for _ in range(paths)]
     return {k: np.array([[r[k] for r in row] for row in rows]) for k in rows[0][0]}
 
 
 def simulate_path(
-    strategy: fc.Strategy, rng: np.random.Generator, bins: list[tuple[np.ndarray, np.ndarray]]
+    strategy: fc.Strategy,
+    rng: np.random.Generator,
+    bins: list[tuple[np.ndarray, np.ndarray]],
+    grids: list[tuple[float, float, int]],
 ) -> list[dict[str, Any]]:
     """One path: a dict of outcomes per session."""
     m = strategy.market
+    corr = np.array(
+        [
+            [1.0, m.corr_traffic_conversion, m.corr_traffic_engagement],
+            [m.corr_traffic_conversion, 1.0, m.corr_conversion_engagement],
+            [m.corr_traffic_engagement, m.corr_conversion_engagement, 1.0],
+        ]
+    )
+    chol = np.linalg.cholesky(corr)
+    hosts: dict[str, np.ndarray] = {}  # each influencer's own levels on this path
+    for inf in strategy.influencers:
+        hosts[inf.name] = np.concatenate([chol @ rng.standard_normal(3), rng.standard_normal(1)])
     small_seen: dict[tuple[str, int, str], int] = {}
     bought: dict[tuple[str, int, str], int] = {}
     out = []
     for s_idx, s in enumerate(strategy.sessions):
         inf = s.influencer
         edges, lam = bins[s_idx]
-        traffic = math.exp(inf.traffic_sigma * m.traffic_noise * rng.standard_normal())
+        laws = effect_laws(s, m)
+        host = hosts[inf.name]
+        core = np.concatenate([chol @ rng.standard_normal(3), rng.standard_normal(1)])
+        logs = {}
+        for i, metric in enumerate(("traffic", "conversion", "engagement", "stay")):
+            law = laws[metric]
+            logs[metric] = (
+                laws[f"host_{metric}"] * host[i] + law.sd * core[i] + _jump(rng, law) - law.median()
+            )
+        lo, step, count = grids[s_idx]
+        node = min(max(math.floor((logs["stay"] - lo) / step + 0.5), 0), count - 1)
+        stay_mult = math.exp(lo + node * step) if count > 1 else 1.0
+        traffic = math.exp(logs["traffic"])
+        lift = math.exp(logs["conversion"])
         n = rng.poisson(traffic * lam.sum())
         which = rng.choice(lam.size, size=n, p=lam / lam.sum())
         video = s.format is Format.VIDEO
         x = math.pi / inf.dwell_shape
         mean_s = m.video_dwell_mean_s if video else inf.dwell_mean_s
-        scale_min = mean_s * math.sin(x) / x / 60.0
+        scale_min = mean_s * math.sin(x) / x / 60.0 * stay_mult
         total = (s.days * 24 if video else s.hours) * 60.0
         assert s.positions is not None and s.assortment is not None
         slot = total / s.assortment
@@ -173,7 +241,7 @@ def simulate_path(
                     continue
                 r["exposures"] += 1
                 key = (who[0], who[1], p.name)
-                prob = conversion(s, p, m)
+                prob = min(1.0, conversion(s, p, m) * lift)
                 if key in bought:
                     prob *= 1 - m.saturation
                     r["saturated"] += 1
@@ -214,8 +282,9 @@ def simulate_path(
         # engagement: every arrival credited the session's expected stay
         watch_min = n * mean_stay_minutes(edges, lam, scale_min, inf.dwell_shape, total)
         r["watch_hours"] = watch_min / 60.0
-        r["likes"] = int(rng.poisson(inf.likes_per_minute * watch_min))
-        r["gifts"] = int(rng.poisson(inf.gifts_per_hour * watch_min / 60.0))
+        engage = math.exp(logs["engagement"])
+        r["likes"] = int(rng.poisson(inf.likes_per_minute * watch_min * engage))
+        r["gifts"] = int(rng.poisson(inf.gifts_per_hour * watch_min / 60.0 * engage))
         cv2 = inf.gift_value_cv**2
         if cv2 > 0:
             values = rng.gamma(1.0 / cv2, inf.gift_value_mean * cv2, size=r["gifts"])

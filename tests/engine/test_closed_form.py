@@ -51,7 +51,8 @@ def single_session(tier: str, hours: float, products: list[fc.Product], **market
     inf = fc.Influencer.preset(
         tier, "solo", views_per_hour=400.0, conversion=0.3, assortment=12, categories=3
     )
-    m = fc.MarketParams(traffic_noise=0.0, **market)
+    # the mechanics before the spread effects (those are checked in their own tests below)
+    m = fc.MarketParams(traffic_noise=0.0, session_effects=0.0, host_uncertainty=0.0, **market)
     return fc.Strategy([fc.Session(inf, products, hours=hours)], m)
 
 
@@ -102,7 +103,9 @@ def test_traffic_multiplier_is_lognormal_with_median_one() -> None:
     inf = fc.Influencer.preset(
         "micro", "solo", views_per_hour=300.0, traffic_sigma=0.5, assortment=5
     )
-    strategy = fc.Strategy([fc.Session(inf, [fc.Product("a", list_price=10.0)], hours=1.0)])
+    strategy = fc.Strategy(
+        [fc.Session(inf.without_spread(), [fc.Product("a", list_price=10.0)], hours=1.0)]
+    )
     result = fc.run(strategy, paths=PATHS, seed=8)
     traffic = result.sessions["traffic"].to_numpy()
     log_t = np.log(traffic)
@@ -125,3 +128,73 @@ def test_returns_and_costs_follow_their_rates() -> None:
     gmv = paths["gmv"].to_numpy()
     np.testing.assert_allclose(gmv, orders * 20.0)  # one unit per order, no discount
     np.testing.assert_allclose(paths["cost"].to_numpy(), (orders - returned) * 5.0)
+
+
+def _effects_only(metric: str) -> dict[str, float]:
+    """Influencer fields that leave only ``metric``'s session and host effects on."""
+    off: dict[str, float] = {}
+    for other in ("traffic", "conversion", "engagement", "stay"):
+        if other == metric:
+            continue
+        off[f"host_{other}_sd"] = 0.0
+        off[f"{other}_flop_prob"] = 0.0
+        off[f"{other}_hit_prob"] = 0.0
+        if other != "traffic":
+            off[f"{other}_sigma"] = 0.0
+    return off
+
+
+@pytest.mark.parametrize("method", ["cohort", "viewer"])
+def test_mean_views_with_host_and_session_traffic(method: str) -> None:
+    """E[views] = expected arrivals x exp(host_sd^2 / 2) x E[session multiplier], the last in
+    closed form (`EffectLaw.mean_multiplier`); host and session independent."""
+    from forecast.model.spread import EffectLaw
+
+    inf = fc.Influencer.preset("mid", "kol", views_per_hour=300.0, assortment=5)
+    inf = inf.replace(**_effects_only("traffic"))
+    strategy = fc.Strategy([fc.Session(inf, [fc.Product("a", list_price=10.0)], hours=1.0)])
+    paths = 4000 if method == "cohort" else 1500
+    views = fc.run(strategy, paths=paths, seed=12, method=method).paths["views"].to_numpy()
+    _, lam = naive.bin_expectations(strategy.sessions[0], strategy.market)
+    law = inf.law("traffic")
+    assert isinstance(law, EffectLaw)
+    mean = lam.sum() * math.exp(inf.host_traffic_sd**2 / 2) * law.mean_multiplier()
+    assert abs(z_one_sample(views, mean)) < Z
+
+
+@pytest.mark.parametrize("method", ["cohort", "viewer"])
+def test_mean_orders_and_likes_with_conversion_and_engagement_effects(method: str) -> None:
+    """With the traffic effects uncorrelated to them, E[orders] = E[orders at median
+    conversion] x E[conversion multiplier] and E[likes] = likes per minute x expected watch
+    minutes x E[engagement multiplier] (conversion small, so p x multiplier stays below 1 but
+    on paths of probability < 1e-9)."""
+    inf = fc.Influencer.preset("mid", "kol", views_per_hour=600.0, conversion=0.002)
+    inf = inf.replace(**_effects_only("conversion") | _effects_only("engagement"))
+    inf = inf.replace(host_conversion_sd=0.68, host_engagement_sd=0.93)
+    inf = inf.replace(**{k: v for k, v in _effects_only("traffic").items() if "traffic" in k})
+    inf = inf.replace(
+        traffic_sigma=0.0,
+        stay_sigma=0.0,
+        stay_flop_prob=0.0,
+        stay_hit_prob=0.0,
+        host_stay_sd=0.0,
+        host_traffic_sd=0.0,
+    )
+    product = fc.Product("a", list_price=10.0)
+    market = fc.MarketParams(corr_traffic_conversion=0.0, corr_traffic_engagement=0.0)
+    strategy = fc.Strategy([fc.Session(inf, [product], hours=1.0)], market)
+    paths = 6000 if method == "cohort" else 1500
+    result = fc.run(strategy, paths=paths, seed=13, method=method).paths
+    session = strategy.sessions[0]
+    conv = inf.law("conversion").mean_multiplier() * math.exp(inf.host_conversion_sd**2 / 2)
+    expected_orders = naive.conversion(session, product, market) * exposure_expectation(
+        session, market, 0
+    )
+    assert abs(z_one_sample(result["orders"].to_numpy(), expected_orders * conv)) < Z
+    lift = inf.law("engagement").mean_multiplier() * math.exp(inf.host_engagement_sd**2 / 2)
+    edges, lam = naive.bin_expectations(session, market)
+    x = math.pi / inf.dwell_shape
+    scale = inf.dwell_mean_s * math.sin(x) / x / 60.0
+    stay = naive.mean_stay_minutes(edges, lam, scale, inf.dwell_shape, 60.0)
+    expected_likes = inf.likes_per_minute * lam.sum() * stay * lift
+    assert abs(z_one_sample(result["likes"].to_numpy(), expected_likes)) < Z

@@ -97,6 +97,6 @@ def test_peer_matches_kernel_on_the_raced_mega_session() -> None:
             "gift value per gift": o["gift_value"] / o["gifts"],
             "log traffic": np.log(o["traffic"]),
         }
-    assert runs["peer"][0][:, 0, L.ORDERS].min() > 100  # the ratios are well defined
+    assert runs["peer"][0][:, 0, L.ORDERS].min() > 0  # the ratios are well defined
     for name, a in ratios["peer"].items():
         _agree(a, ratios["kernel"][name], name, ks=name == "log traffic")
