@@ -45,6 +45,21 @@ def jump(key: np.uint64, m: np.int64, fx: np.ndarray, s: np.int64) -> float:
 
 
 @jit
+def log_effect(
+    fx: np.ndarray, s: np.int64, m: np.int64, host: float, core: float, key: np.uint64
+) -> float:
+    """Metric ``m``'s log multiplier of session ``s``: host sd x ``host`` + sd x ``core`` +
+    its jump - its median."""
+    b = m * L.FX_STRIDE
+    return (
+        fx[s, b + L.FX_HOST_SD] * host
+        + fx[s, b + L.FX_SD] * core
+        + jump(key, m, fx, s)
+        - fx[s, b + L.FX_MEDIAN]
+    )
+
+
+@jit
 def session_effects(
     pkey: np.uint64,
     skey: np.uint64,
@@ -95,30 +110,12 @@ def session_effects(
     t = L.FX_TRAFFIC * st
     extra = fx[s, t + L.FX_HOST_SD] * h0 + jump(kjump, L.FX_TRAFFIC, fx, s) - fx[s, t + L.FX_MEDIAN]
     out[0] = math.exp(sf[s, L.SF_SIGMA] * zt + extra)
-    cv = L.FX_CONVERSION * st
-    out[1] = math.exp(
-        fx[s, cv + L.FX_HOST_SD] * h1
-        + fx[s, cv + L.FX_SD] * c1
-        + jump(kjump, L.FX_CONVERSION, fx, s)
-        - fx[s, cv + L.FX_MEDIAN]
-    )
-    en = L.FX_ENGAGEMENT * st
-    out[2] = math.exp(
-        fx[s, en + L.FX_HOST_SD] * h2
-        + fx[s, en + L.FX_SD] * c2
-        + jump(kjump, L.FX_ENGAGEMENT, fx, s)
-        - fx[s, en + L.FX_MEDIAN]
-    )
+    out[1] = math.exp(log_effect(fx, s, L.FX_CONVERSION, h1, c1, kjump))
+    out[2] = math.exp(log_effect(fx, s, L.FX_ENGAGEMENT, h2, c2, kjump))
     n_nodes = np.int64(fx[s, L.FX_STAY_NODES])
     node = np.int64(0)
     if n_nodes > 1:
-        sy = L.FX_STAY * st
-        log_stay = (
-            fx[s, sy + L.FX_HOST_SD] * h3
-            + fx[s, sy + L.FX_SD] * c3
-            + jump(kjump, L.FX_STAY, fx, s)
-            - fx[s, sy + L.FX_MEDIAN]
-        )
+        log_stay = log_effect(fx, s, L.FX_STAY, h3, c3, kjump)
         k = math.floor((log_stay - fx[s, L.FX_STAY_LO]) / fx[s, L.FX_STAY_STEP] + 0.5)
         node = np.int64(min(max(k, 0.0), n_nodes - 1.0))
     out[3] = float(node)
