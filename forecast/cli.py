@@ -65,9 +65,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"forecast: error: {message}\n")
 
 
-def _plural(n: int, word: str) -> str:
-    """``1 session``, ``2 sessions``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 session``, ``2 sessions`` (`forecast.model.validation.plural`)."""
+    from forecast.model.validation import plural
+
+    return plural(n, word, words)
 
 
 def _count(text: str) -> int:
@@ -236,7 +238,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{cmp.seed} (drawn; pass --seed {cmp.seed} to reproduce)" if cmp.seed_drawn else cmp.seed
     )
     print(
-        f"Comparison of {len(cmp.names)} strateg{'y' if len(cmp.names) == 1 else 'ies'}"
+        f"Comparison of {_plural(len(cmp.names), 'strategy', 'strategies')}"
         f" on common random numbers: {_plural(args.paths, 'path')} each, seed {seed}\n"
     )
     with pl.Config(float_precision=2, **_TABLE):  # type: ignore[arg-type]

@@ -108,6 +108,16 @@ KEYS = [
     "bin_minutes",
     "trust_penalty",
     "shared_audience",
+    "conversion_flop_prob",
+    "conversion_flop_mean",
+    "traffic_hit_mean",
+    "stay_sigma",
+    "host_traffic_sd",
+    "host_stay_sd",
+    "session_effects",
+    "host_uncertainty",
+    "corr_traffic_engagement",
+    "stay_step",
 ]
 
 

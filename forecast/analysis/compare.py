@@ -233,7 +233,7 @@ def compare(
     )
     limits.check_memory(
         need,
-        f"a comparison of {len(prepared)} strategies x {n:,} paths",
+        f"a comparison of {len(prepared)} strategies x {v.plural(n, 'path')}",
         "ask for fewer paths or compare fewer strategies at once",
     )
     seeds = {

@@ -118,7 +118,7 @@ def check_cost(prep: Prepared, n: int, *, threads: int, keep_sessions: bool) -> 
     need = lim.run_memory(n, prep.compiled.n_sessions, keep_sessions)
     lim.check_memory(
         need,
-        f"a run of {n:,} paths of strategy {name!r}",
+        f"a run of {v.plural(n, 'path')} of strategy {name!r}",
         "ask for fewer paths (a run's tables take about 230 bytes a path, plus 300 a session "
         "row when kept)",
     )

@@ -29,6 +29,11 @@ def echo(value: Any) -> str:
     return text
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 session``, ``2 sessions``, ``10,000 paths`` (``words``: an irregular plural)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 def fail(owner: str, field: str, value: Any, allowed: str) -> ValueError:
     """The one error format: ``<owner>: <field> = <value> is not allowed; <allowed>``."""
     return ValueError(f"{owner}: {field} = {echo(value)} is not allowed; {allowed}")

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forecast.model.validation import plural
 from forecast.reporting.portfolio import Campaign, Portfolio, load_portfolio
 from forecast.results.summary import DEFAULT_METRICS
 
@@ -69,7 +70,7 @@ class ReportInterrupted(KeyboardInterrupt):
     """Ctrl-C during a report: ``done`` of ``total`` campaigns are kept in ``parts``."""
 
     def __init__(self, done: int, total: int, parts: Path) -> None:
-        super().__init__(f"{done} of {total} campaigns finished")
+        super().__init__(f"{done} of {plural(total, 'campaign')} finished")
         self.done, self.total, self.parts = done, total, parts
 
 
@@ -448,7 +449,7 @@ def report(
 
                 cluster.gather(jobs, tick, on_done=keep)
             if reused:
-                say(f"reused {reused} of {total} campaigns kept by the stopped report")
+                say(f"reused {reused} of {plural(total, 'campaign')} kept by the stopped report")
             summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
         except KeyboardInterrupt:
             raise ReportInterrupted(reused + len(computed), total, parts) from None

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from forecast.model.validation import plural
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -178,7 +180,7 @@ def render(
         source = e(campaign.file.name) if campaign.file else "built in Python"
         sections.append(
             f'<section id="{anchors[name]}"><h3>{rank}. {e(name)}</h3>'
-            f"<p class=facts>{source} &middot; {len(p.session_labels)} sessions &middot; "
+            f"<p class=facts>{source} &middot; {plural(len(p.session_labels), 'session')} &middot; "
             f"{e(p.method)} kernel &middot; {p.elapsed_s:.2f} s &middot; money in {e(cur)}</p>"
             f"{_campaign_table(summary, name)}"
             f"<div class=figs>{_img(hist, f'profit distribution of {name}')}"
@@ -212,9 +214,10 @@ def render(
 <title>Risk report: {e(pf.name)}</title><style>{_STYLE}</style></head><body>
 <h1>Risk report: {e(pf.name)}</h1>
 {description}
-<p class=facts>{len(order)} campaigns &middot; {pf.paths:,} Monte Carlo paths each &middot;
-seed {pf.seed} &middot; money in {e(cur)}{fx} &middot; risk levels {levels} &middot;
-ranked by {e(pf.rank_by)} &middot; created {created}</p>
+<p class=facts>{plural(len(order), "campaign")} &middot;
+{plural(pf.paths, "Monte Carlo path")} each &middot; seed {pf.seed} &middot;
+money in {e(cur)}{fx} &middot; risk levels {levels} &middot; ranked by {e(pf.rank_by)} &middot;
+created {created}</p>
 <p class=note>Profit is the brand's: net sales - commission - fees - cost. VaR is the loss
 exceeded on at most (1 - level) of paths (positive: a loss); CVaR is the mean loss over those
 worst paths. Every campaign uses the same seed, so campaigns sharing a session are compared

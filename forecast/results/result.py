@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecast.model.entities import Strategy
+from forecast.model.validation import plural
 
 if TYPE_CHECKING:
     import polars as pl
@@ -109,7 +110,7 @@ class Forecast:
         seed = f"{self.seed} (drawn)" if self.seed_drawn else str(self.seed)
         took = f", {self.elapsed_s:.1f} s" if self.elapsed_s is not None else ""
         return (
-            f"Forecast of {self.strategy.name!r}: {self.n_paths:,} paths, seed {seed}, "
+            f"Forecast of {self.strategy.name!r}: {plural(self.n_paths, 'path')}, seed {seed}, "
             f"{self.method} kernel{took}"
         )
 
