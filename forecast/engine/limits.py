@@ -37,13 +37,13 @@ Z_TAIL = 7.13
 E_TAIL = 13.82
 
 #: The stay nodes of a session cover its stay law between these tail probabilities (the rest
-#: is put on the end nodes), the host's normal out to `Z_STAY` sds (probability 1e-4 each).
-STAY_TAIL = 1e-4
-Z_STAY = 3.72
+#: is put on the end nodes), the host's normal out to `Z_STAY` sds (probability 1e-3 each).
+STAY_TAIL = 1e-3
+Z_STAY = 3.29
 
 #: Most stay nodes of one session: a wider stay law gets nodes spaced wider than
 #: ``market.stay_step`` (the cohort kernel's exposure rates are prepared once per node).
-MAX_STAY_NODES = 24
+MAX_STAY_NODES = 40
 
 #: Most expected likes, comments or gifts of one session at its largest traffic draw.
 MAX_SESSION_ENGAGEMENT = 1e17

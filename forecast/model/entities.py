@@ -201,9 +201,9 @@ class MarketParams:
     """Finest spacing of the nodes on which the stay multiplier is drawn, log units, in
     [0.02, 0.5]: the exposure rates of the cohort kernel are prepared once per node, so both
     kernels draw the stay effect rounded to the nearest node (a spacing h adds an sd of
-    h / sqrt(12) to log stay: 0.029 at 0.1). A session has at most 24 nodes
+    h / sqrt(12) to log stay: 0.029 at 0.1). A session has at most 40 nodes
     (`forecast.engine.limits.MAX_STAY_NODES`): a wider stay law (a host not yet known) gets
-    wider nodes, about 0.2 for the KOL class."""
+    wider nodes, 0.14 for a KOL-class preset."""
 
     def __post_init__(self) -> None:
         o = "market"
