@@ -644,7 +644,7 @@ def test_the_campaign_table_adds_up() -> None:
     )
     html = _campaign_table(summary, "c")
     shown = re.findall(r"<td[^>]*>([a-z_]+)</td>", html)
-    assert shown[3:10] == ["gmv", "returns", "net_sales", "commission", "fees", "cost", "profit"]
+    assert shown[3:10] == ["gmv", "returns", "net_sales", "fees", "commission", "cost", "profit"]
 
 
 def test_benchmark_helpers_work_with_benchmarks_disabled() -> None:

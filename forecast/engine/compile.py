@@ -47,6 +47,7 @@ class Compiled:
     ikey: np.ndarray  # uint64[I]: influencer keys (host effects)
     stay_mult: np.ndarray  # float64[S, K]: stay multiplier of each node (1 where unused)
     stay_mean: np.ndarray  # float64[S, K]: expected stay of one arrival at each node, hours
+    traffic_mean: np.ndarray  # float64[S]: mean traffic multiplier (host, core, jumps)
 
     @property
     def n_sessions(self) -> int:
@@ -80,31 +81,10 @@ class Compiled:
         lim.check_memory(float(threads * self.state_bytes), what, advice)
 
     def expected_arrivals(self) -> float:
-        """Expected arrivals of one path over all its sessions (the lognormal traffic's mean
-        is exp(sigma**2 / 2) times its median)."""
+        """Expected arrivals of one path over all its sessions: each session's arrivals at
+        median traffic times the mean of its traffic multiplier (`traffic_mean`)."""
         per_session = np.add.reduceat(self.bins[:, L.BF_RATE], self.si[:, L.SI_BIN_START])
         return float(np.sum(per_session * self.traffic_mean))
-
-    @property
-    def traffic_mean(self) -> np.ndarray:
-        """Mean of each session's traffic multiplier (host effect, core and jumps): its
-        expected arrivals over those at median traffic."""
-        from forecast.model.spread import EffectLaw
-
-        t = L.FX_TRAFFIC * L.FX_STRIDE
-        out = np.empty(self.n_sessions)
-        for k in range(self.n_sessions):
-            fx = self.fx[k]
-            law = EffectLaw(
-                float(self.sf[k, L.SF_SIGMA]),
-                float(fx[t + L.FX_FLOP_P]),
-                float(fx[t + L.FX_FLOP_M]),
-                float(fx[t + L.FX_HIT_P]),
-                float(fx[t + L.FX_HIT_M]),
-            )
-            host = float(fx[t + L.FX_HOST_SD])
-            out[k] = law.mean_multiplier() * math.exp(host * host / 2.0)
-        return out
 
 
 def purchase_probability(session: Session, discount: float, m: MarketParams) -> float:
@@ -179,9 +159,10 @@ def _check_scale(k: int, session: Session, sf: np.ndarray, fx: np.ndarray, expec
 
 def _fill_effects(
     k: int, session: Session, m: MarketParams, fx: np.ndarray, stay_nodes: list[np.ndarray]
-) -> None:
+) -> float:
     """Session ``k``'s effect parameters (scaled by the market) into ``fx[k]``, and the
-    multipliers of its stay nodes into ``stay_nodes``."""
+    multipliers of its stay nodes into ``stay_nodes``; returns the mean of its traffic
+    multiplier (host effect times session law)."""
     from forecast.model.spread import EffectLaw
 
     inf = session.influencer
@@ -204,6 +185,8 @@ def _fill_effects(
         fx[k, base + L.FX_HIT_M] = scaled.hit_mean
         fx[k, base + L.FX_MEDIAN] = scaled.median()
         fx[k, base + L.FX_HOST_SD] = getattr(inf, f"host_{metric}_sd") * host
+        if metric == "traffic":
+            traffic_mean = scaled.mean_multiplier() * math.exp(fx[k, base + L.FX_HOST_SD] ** 2 / 2)
         if metric == "stay":
             host_sd = fx[k, base + L.FX_HOST_SD]
             step = m.stay_step
@@ -220,6 +203,7 @@ def _fill_effects(
             fx[k, L.FX_STAY_NODES] = float(count)
             logs = lo + step * np.arange(count)
             stay_nodes.append(np.where(np.abs(logs) < 1e-12, 1.0, np.exp(logs)))
+    return traffic_mean
 
 
 def compile_strategy(strategy: Strategy) -> Compiled:
@@ -264,6 +248,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
     sf = np.zeros((n, L.N_SF), dtype=np.float64)
     si = np.zeros((n, L.N_SI), dtype=np.int64)
     fx = np.zeros((n, L.N_FX), dtype=np.float64)
+    traffic_mean = np.ones(n, dtype=np.float64)
     stay_nodes: list[np.ndarray] = []
     bin_views: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     skeys = np.zeros(n, dtype=np.uint64)
@@ -299,7 +284,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
             t0, width, rate, s.span_hours, sf[k, L.SF_DWELL_SCALE], inf.dwell_shape
         )
         bin_views.append((t0, width, rate))
-        _fill_effects(k, s, m, fx, stay_nodes)
+        traffic_mean[k] = _fill_effects(k, s, m, fx, stay_nodes)
         _check_scale(k, s, sf, fx, float(rate.sum()))
         si[k, L.SI_BIN_START] = b_total
         b_total += len(t0)
@@ -376,5 +361,6 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         ),
         stay_mult=stay_mult,
         stay_mean=stay_mean,
+        traffic_mean=traffic_mean,
     )
     return compiled

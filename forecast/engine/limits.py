@@ -14,15 +14,11 @@ no file is written from it.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
-
-#: Largest |z| the kernels' Box-Muller normal can return: sqrt(-2 ln(2**-54)).
-Z_MAX = math.sqrt(-2.0 * math.log(2.0**-54))
 
 #: Most arrivals one session may reach at a traffic draw of probability about 1e-12 (the normal
 #: parts `Z_TAIL` sds out, a hit `E_TAIL` means long). Exposures are at most arrivals x

@@ -86,13 +86,6 @@ CORRELATIONS: dict[tuple[str, str], tuple[float, float]] = {
 METRICS = ("traffic", "conversion", "engagement", "stay")
 
 
-def _phi(t: np.ndarray) -> np.ndarray:
-    """Standard normal CDF."""
-    from math import erfc
-
-    return np.array([0.5 * erfc(-x / math.sqrt(2.0)) for x in np.ravel(t)]).reshape(np.shape(t))
-
-
 def _log_phi(t: float) -> float:
     """log of the standard normal CDF, accurate far in the left tail."""
     if t > -30.0:

@@ -111,21 +111,11 @@ def _ranking(pf: Portfolio, ranking: pl.DataFrame, anchors: dict[str, str]) -> s
 def _campaign_table(summary: pl.DataFrame, name: str) -> str:
     import polars as pl
 
-    # the money rows add up, mean for mean: gmv - returns = net_sales, and
-    # net_sales - commission - fees - cost = profit
-    shown = (
-        "views",
-        "orders",
-        "units",
-        "gmv",
-        "returns",
-        "net_sales",
-        "commission",
-        "fees",
-        "cost",
-        "profit",
-        "roi",
-    )
+    from forecast.results.summary import DEFAULT_METRICS
+
+    # every metric of the summary, in its order, so the money rows add up mean for mean:
+    # gmv - returns = net_sales, and net_sales - fees - commission - cost = profit
+    shown = DEFAULT_METRICS
     part = summary.filter((pl.col("campaign") == name) & pl.col("metric").is_in(shown))
     order = {m: i for i, m in enumerate(shown)}
     rows = []

@@ -154,8 +154,8 @@ def test_host_draw_is_shared_by_an_influencers_sessions_and_keyed_by_name() -> N
 
 
 def test_known_host_is_narrower_than_a_preset() -> None:
-    """``host_uncertainty = 0`` (or an influencer built by hand) forecasts a known host:
-    narrower net sales than the preset, the same median within its sampling error."""
+    """``host_uncertainty = 0`` forecasts a known host: the robust sd of log net sales is
+    under three quarters of the preset's (about half, with 8,000 paths each)."""
     inf = fc.Influencer.preset("mid", "kol")
     plan = fc.Strategy([fc.Session(inf, [PRODUCT], hours=4.0)])
     preset = fc.run(plan, paths=8000, seed=2).paths["net_sales"].to_numpy()

@@ -223,3 +223,61 @@ def test_missing_file() -> None:
     message = "strategy file 'nope.toml' does not exist"
     with pytest.raises(FileNotFoundError, match=re.escape(message)):
         fc.load("nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("conversion_sigma", 3.5, "must be in [0, 3]"),
+        ("stay_flop_prob", 0.6, "must be in [0, 0.5]"),
+        ("engagement_flop_mean", 0.0, "must be in [0.01, 10]"),
+        ("traffic_hit_mean", 0.9, "must be in [0.01, 0.45]"),
+        ("host_traffic_sd", -0.1, "must be in [0, 3]"),
+        ("host_stay_sd", float("inf"), "must be a finite number"),
+    ],
+)
+def test_bad_spread_fields_of_an_influencer(field: str, value: float, allowed: str) -> None:
+    """Every session-effect and host-effect field is bounded, and the error names it."""
+    with pytest.raises(ValueError, match=re.escape(f"{field} = ") + ".*" + re.escape(allowed)):
+        fc.Influencer.preset("mid", "kol", **{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("session_effects", 1.5, "must be in [0, 1]"),
+        ("host_uncertainty", 4.0, "must be in [0, 3]"),
+        ("corr_traffic_engagement", 1.0, "must be in (-1, 1)"),
+        ("stay_step", 0.01, "must be in [0.02, 0.5]"),
+    ],
+)
+def test_bad_spread_fields_of_the_market(field: str, value: float, allowed: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{field} = ") + ".*" + re.escape(allowed)):
+        fc.MarketParams(**{field: value})
+
+
+def test_correlations_must_form_a_correlation_matrix() -> None:
+    """Each correlation alone may be valid while the three together are not."""
+    with pytest.raises(ValueError, match="positive definite"):
+        fc.MarketParams(
+            corr_traffic_engagement=0.9,
+            corr_traffic_conversion=0.9,
+            corr_conversion_engagement=-0.9,
+        )
+
+
+def test_a_bad_spread_field_in_a_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from forecast.cli import main
+
+    f = tmp_path / "plan.toml"
+    f.write_text(
+        '[[products]]\nname = "serum"\nlist_price = 10.0\ncategory = "beauty"\n'
+        '[[influencers]]\nname = "kol"\ntier = "mid"\nconversion_flop_prob = 0.9\n'
+        '[[sessions]]\ninfluencer = "kol"\nproducts = ["serum"]\n'
+        "[market]\nhost_uncertainty = -1\n"
+    )
+    assert main(["run", str(f), "--paths", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "host_uncertainty = -1" in err[0]
