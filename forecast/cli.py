@@ -5,6 +5,7 @@
     forecast compare A.toml B.toml [...] [--paths N] [--seed S] [--objective O] [--threads T]
                      [--method M]
     forecast report PORTFOLIO.toml --out DIR [--resume] [--threads T]
+    forecast calibrate SESSIONS --out DIR [--seed S] [--draws N]
     forecast demo [--paths N]
 
 run, compare and report also take ``--cluster ADDRESS`` (a Dask scheduler) or ``--workers N``
@@ -48,6 +49,7 @@ EXAMPLES = """examples:
   forecast run plan.toml --seed 7 --out run.parquet
   forecast compare mega_first.toml micro_first.toml --seed 7
   forecast report portfolio.toml --out report/    Parquet files and an HTML page
+  forecast calibrate past_sessions.csv --out fit/ fit hosts to their past sessions
 
 Strategy files are TOML (format: python -c "import forecast.model.strategy_file as m;
 help(m)"); bundled examples are in forecast/examples/. Bad input prints one line and
@@ -347,6 +349,58 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Files ``forecast calibrate`` writes into --out.
+CALIBRATION_FILES = ("calibration.parquet", "predictive.parquet", "calibration.html")
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from forecast.analysis.calibrate import calibrate
+    from forecast.analysis.history import read_history
+    from forecast.analysis.predictive import coverage
+    from forecast.reporting.calibration_page import render
+    from forecast.results.io import staged
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; calibrate writes a directory")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    check_writable_dir(probe, args.out)
+    history = read_history(args.sessions)
+    for note in history.notes:
+        print(f"forecast: {note}", file=sys.stderr)
+    cal = calibrate(history, seed=args.seed, draws=args.draws)
+    table = cal.predict(history.frame, seed=args.seed)
+    page = render(cal, table)
+    targets = [out / name for name in CALIBRATION_FILES]
+    try:
+        with staged(*targets) as (fit_tmp, pred_tmp, html_tmp):
+            cal.save(fit_tmp)
+            table.write_parquet(pred_tmp)
+            html_tmp.write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise _write_failed(args.out, err) from None
+    for note in cal.notes[len(history.notes) :]:
+        print(f"forecast: {note}", file=sys.stderr)
+    print(
+        f"Calibrated {_plural(len(cal.hosts), 'host')} on "
+        f"{_plural(history.frame.height, 'session')} of {history.source} "
+        f"(seed {cal.meta['seed']}, {cal.meta['draws']:,} draws, "
+        f"{cal.meta['fit_seconds']:.1f} s)\n"
+    )
+    summary = cal.summary().filter(pl.col("host").is_not_null())
+    wide = summary.pivot("parameter", index=["tier", "host"], values="mean")
+    print("posterior means per host:")
+    print(_show(wide, precision=4))
+    print("\nin-sample share inside the 90 % predictive interval:")
+    print(_show(coverage(table), precision=3))
+    print(f"\nwritten: {', '.join(str(t) for t in targets)}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from forecast import examples
@@ -456,6 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster_options(p_rep)
     p_rep.add_argument("--top", type=int, default=20, help="ranking rows printed (20)")
     p_rep.set_defaults(func=_cmd_report)
+    p_cal = sub.add_parser(
+        "calibrate", help="fit hosts to their past sessions (CSV or Parquet) into DIR"
+    )
+    p_cal.add_argument("sessions", help="past sessions, one row per session (CSV or Parquet)")
+    p_cal.add_argument("--out", required=True, metavar="DIR", help="directory for the fit")
+    p_cal.add_argument("--seed", type=_count, default=0, help="seed of the posterior draws (0)")
+    p_cal.add_argument("--draws", type=_count, default=1000, help="posterior draws kept (1000)")
+    p_cal.set_defaults(func=_cmd_calibrate)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")

@@ -1,1 +1,1 @@
-"""Questions asked of many runs: compare strategies on common random numbers."""
+"""Questions asked of many runs: compare, calibrate to past sessions, predict sessions."""

@@ -60,6 +60,15 @@ Group buying (amateur anchors, vouchers)::
     video_level = 2                       # platform levels Lv0-Lv8, both required
     live_level = 0
     channel = "invitation"                # library, invitation, mcn or direct
+
+A host fitted to its past sessions (``forecast calibrate SESSIONS --out DIR``)::
+
+    [[influencers]]
+    name = "li"
+    calibration = "DIR/calibration.parquet"   # relative to this file
+    host = "Li Jiaqi"                         # a fitted host; or tier = "mid" and no host:
+                                              # a new host drawn from the fitted mid tier
+    slot_fee = 300000                         # any Influencer field still overrides
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ from forecast.model.enums import Tier
 _TOP = ("name", "description", "market", "products", "influencers", "sessions")
 _PRODUCT = tuple(f.name for f in dataclasses.fields(Product))
 _INFLUENCER = tuple(f.name for f in dataclasses.fields(Influencer))
+_FITTED = ("calibration", "host")
 _SESSION = (
     "influencer",
     "products",
@@ -139,8 +149,42 @@ def _name(where: str, table: Mapping[str, Any], key: str) -> str:
         raise StrategyFileError(str(err)) from None
 
 
-def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Strategy:
-    """Build and validate a Strategy from the file structure; errors name ``source``."""
+def _fitted(where: str, table: dict[str, Any], root: Path | None) -> Influencer:
+    """The influencer of a ``calibration = ...`` table (`forecast.model.fitted`)."""
+    from forecast.model.fitted import fitted_influencer, read_calibration_metadata
+
+    name = _name(where, table, "name")
+    given = table.pop("calibration")
+    if not isinstance(given, str) or not given:
+        raise StrategyFileError(f"{where}: calibration = {v.echo(given)} is not allowed; a path")
+    path = Path(given)
+    if not path.is_absolute() and root is not None:
+        path = root / path
+    host = table.pop("host", None)
+    tier = table.pop("tier", None)
+    del table["name"]
+    if host is not None and tier is not None:
+        raise StrategyFileError(
+            f"{where}: give host (a fitted host) or tier (a new host of that tier), not both"
+        )
+    if host is not None and not isinstance(host, str):
+        raise StrategyFileError(f"{where}: host = {v.echo(host)} is not allowed; a host's name")
+    try:
+        meta = read_calibration_metadata(path)
+        return fitted_influencer(meta, host=host, tier=tier, name=name, source=where, **table)
+    except FileNotFoundError:
+        raise StrategyFileError(f"{where}: calibration file {str(path)!r} does not exist") from None
+    except KeyError as err:
+        raise StrategyFileError(str(err.args[0])) from None
+    except _BAD_VALUE as err:
+        raise StrategyFileError(f"{where}: {err}" if where not in str(err) else str(err)) from None
+
+
+def strategy_from_dict(
+    data: Mapping[str, Any], source: str = "strategy", root: Path | None = None
+) -> Strategy:
+    """Build and validate a Strategy from the file structure; errors name ``source``;
+    ``root``: the folder relative calibration paths are read from (a file's own)."""
     _check_keys(source, data, _TOP, ("sessions",))
     try:
         market = MarketParams(**_check_keys(f"{source}: [market]", data.get("market", {}), _MARKET))
@@ -165,6 +209,15 @@ def strategy_from_dict(data: Mapping[str, Any], source: str = "strategy") -> Str
     influencers: dict[str, Influencer] = {}
     for i, raw in enumerate(_list_of_tables(f"{source}: influencers", data.get("influencers", []))):
         where = f"{source}: [[influencers]] #{i + 1}"
+        if isinstance(raw, Mapping) and "calibration" in raw:
+            table = dict(_check_keys(where, raw, _INFLUENCER + _FITTED, ("name",)))
+            inf = _fitted(where, table, root)
+            if inf.name in influencers:
+                raise StrategyFileError(f"{where}: influencer name {inf.name!r} is defined twice")
+            influencers[inf.name] = inf
+            continue
+        if isinstance(raw, Mapping) and "host" in raw:
+            raise StrategyFileError(f'{where}: host = ... needs calibration = "FILE" beside it')
         table = dict(_check_keys(where, raw, _INFLUENCER, ("name", "tier")))
         name, tier = _name(where, table, "name"), table.pop("tier")
         del table["name"]
@@ -222,7 +275,7 @@ def load(path: str | Path) -> Strategy:
             f"report it with: forecast report {p} --out DIR"
         )
     data.setdefault("name", p.stem)
-    return strategy_from_dict(data, str(p))
+    return strategy_from_dict(data, str(p), p.parent)
 
 
 #: Largest TOML file read, bytes (a strategy of the most sessions is far smaller).

@@ -306,7 +306,7 @@ def _metadata(portfolio: Portfolio, kind: str, methods: dict[str, str]) -> dict[
 
 
 def _with_meta(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
-    from forecast.results.io import METADATA_KEY
+    from forecast.model.fitted import METADATA_KEY
 
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forecast.model.fitted import METADATA_KEY
+
 if TYPE_CHECKING:
     import polars as pl
 
-METADATA_KEY = b"forecast"
 FORMAT = 1
 
 

@@ -156,6 +156,7 @@ def test_import_compiles_nothing() -> None:
         "numpy",
         "polars",
         "pyarrow",
+        "scipy",
         "matplotlib",
         "tqdm",
         "distributed",

@@ -1,0 +1,445 @@
+"""Calibrate influencers to their past sessions: `calibrate` fits, `Calibration` holds the fit.
+
+What is fitted are the simulator's own parameters. For a host of tier t, relative to the
+tier's preset B (`forecast.model.presets`), its log levels
+
+    traffic     views_per_hour = B.views_per_hour x e^a_T
+    stay        dwell_mean_s   = B.dwell_mean_s   x e^a_S
+    engagement  likes_per_minute (and comments, gifts) x e^a_E
+    conversion  conversion     = B.conversion     x e^a_C
+    price       GMV per unit   = `REFERENCE_PRICE` x e^a_P   (for the products of a forecast)
+
+and per tier the population of hosts (mean mu and between-host sd tau of each level) and the
+session-core sd sigma of each metric (the flop and hit parts of the session laws stay the
+tier's, fitted to MODEL.md's real sessions: a few hundred sessions cannot pin a 1 % tail).
+
+The observation operator is the simulator's expectation, computed by the engine's own
+functions (`forecast.engine.arrivals`, `forecast.engine.stay`, the purchase probability of
+`forecast.engine.compile`) for a session of the history's hours and products presented,
+every product of the stream counted, at the market's reference discount: median views
+V_s e^a_T, mean stay S_s e^(a_S + x), likes per view lpm e^a_E x stay minutes, units per
+view conversion x dilution x exposures per arrival x units per order. The session effects
+enter as the simulator draws them, so each metric's log deviation from its operator is
+host level + session effect + count noise: `forecast.analysis.posterior` gives that
+hierarchy's exact posterior. Nothing is simulated in the fit; `Calibration.predict` and
+every forecast with a fitted influencer draw what the fit implies.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from forecast.analysis import posterior as post
+from forecast.analysis.history import History, read_history
+from forecast.analysis.observation import (
+    AMATEUR_BASE_LEVEL,
+    METRICS,
+    PARAMETER,
+    REFERENCE_PRICE,
+    STAY_NODE_VAR,
+    UNITS_NOISE,
+    TierFit,
+    base_influencer,
+    law_parts,
+    operator,
+)
+from forecast.engine.run import check_seed
+from forecast.model import validation as v
+from forecast.model.entities import Influencer, MarketParams
+from forecast.model.enums import Tier
+from forecast.model.fitted import (
+    CALIBRATION_KIND,
+    fitted_influencer,
+    influencer_fields,
+    read_calibration_metadata,
+)
+from forecast.results.io import write_table
+from forecast.results.provenance import versions
+
+#: Posterior draws kept by default (a forecast's influencer carries their moments).
+DRAWS = 1000
+
+
+def _observations(
+    tier: Tier, frame: pl.DataFrame, hosts: tuple[str, ...], market: MarketParams
+) -> dict[str, Any]:
+    """Per session: host index, operator values and the observed logs of each metric."""
+    base = base_influencer(tier)
+    index = {h: i for i, h in enumerate(hosts)}
+    host = np.array([index[h] for h in frame.get_column("influencer")], dtype=np.int64)
+    hours = frame.get_column("hours").to_numpy()
+    prod = frame.get_column("products").fill_null(base.assortment).to_numpy().astype(np.int64)
+    ops = [operator(tier, float(h), int(n), market) for h, n in zip(hours, prod, strict=True)]
+    col = {c: frame.get_column(c).to_numpy().astype(np.float64) for c in ("views", "units", "gmv")}
+    col["likes"] = frame.get_column("likes").to_numpy().astype(np.float64)
+    col["stay"] = frame.get_column("avg_stay_s").to_numpy().astype(np.float64)
+    return {
+        "base": base,
+        "host": host,
+        "ops": ops,
+        "V": np.array([o.views for o in ops]),
+        "S": np.array([o.stay_s for o in ops]),
+        **col,
+    }
+
+
+def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.ndarray) -> post.Data:
+    """The `posterior.Data` of ``metric``: log deviations from the operator, censoring of
+    zero counts, count variances. ``stay_level``: each host's posterior mean log stay, used
+    where a session's stay is missing."""
+    base: Influencer = obs["base"]
+    views, host = obs["views"], obs["host"]
+    seen = np.isfinite(views) & (views > 0)
+    log_stay = np.log(obs["stay"] / obs["S"])  # NaN where stay is missing
+    log_stay = np.where(np.isfinite(log_stay), log_stay, stay_level[host])
+    stay_min = obs["S"] * np.exp(log_stay) / 60.0
+    if metric == "traffic":
+        ok = np.isfinite(views)
+        y = np.log(np.maximum(views, 0.5) / obs["V"])  # the operator is at the base reach
+        var = 1.0 / np.maximum(views, 1.0)
+        cens = views <= 0
+    elif metric == "stay":
+        ok = seen & np.isfinite(obs["stay"])
+        y = np.log(obs["stay"] / obs["S"])
+        var = np.full(views.size, STAY_NODE_VAR)
+        cens = np.zeros(views.size, dtype=bool)
+    elif metric == "engagement":
+        count = obs["likes"]
+        ok = seen & np.isfinite(count)
+        y = np.log(np.maximum(count, 0.5) / views) - np.log(stay_min * base.likes_per_minute)
+        var = 1.0 / np.maximum(count, 1.0)
+        cens = count <= 0
+    elif metric == "conversion":
+        count = obs["units"]
+        ok = seen & np.isfinite(count)
+        expected = np.array(
+            [o.units_per_view(base, x) for o, x in zip(obs["ops"], log_stay, strict=True)]
+        )
+        y = np.log(np.maximum(count, 0.5) / views / expected)
+        var = UNITS_NOISE / np.maximum(count, 1.0)
+        cens = count <= 0
+    else:  # price: GMV per unit, where both are known and positive
+        units, gmv = obs["units"], obs["gmv"]
+        ok = np.isfinite(units) & np.isfinite(gmv) & (units > 0) & (gmv > 0)
+        y = np.log(np.where(ok, gmv, 1.0) / np.where(ok, units, 1.0) / REFERENCE_PRICE)
+        var = np.zeros(views.size)
+        cens = np.zeros(views.size, dtype=bool)
+    ok = ok & np.isfinite(np.where(ok, y, 0.0))
+    return post.Data(hosts, host[ok], y[ok], cens[ok], var[ok])
+
+
+def _fit_tier(
+    tier: Tier,
+    frame: pl.DataFrame,
+    market: MarketParams,
+    draws: int,
+    rng: np.random.Generator,
+) -> TierFit:
+    hosts = tuple(frame.get_column("influencer").unique(maintain_order=True).to_list())
+    obs = _observations(tier, frame, hosts, market)
+    base: Influencer = obs["base"]
+    fits: dict[str, post.Posterior] = {}
+    counts: dict[str, np.ndarray] = {}
+    stay_level = np.zeros(len(hosts))
+    for metric in METRICS:
+        data = _metric_data(metric, obs, len(hosts), stay_level)
+        jumps, prior = law_parts(base, metric)
+        fits[metric] = post.fit(data, jumps, prior, draws, rng)
+        counts[metric] = np.bincount(data.host, minlength=len(hosts))
+        if metric == "stay":
+            stay_level = fits[metric].a.mean(axis=0)
+    prod = (
+        frame.group_by("influencer", maintain_order=True)
+        .agg(pl.col("products").median())
+        .get_column("products")
+        .fill_null(0.0)
+        .to_numpy()
+    )
+    return TierFit(tier, hosts, fits, counts, np.round(prod).astype(np.int64))
+
+
+def _fitted_fields(base: Influencer, fit: TierFit, level: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Influencer fields whose levels carry ``level`` (metric -> draws of the log level):
+    each field at its posterior mean on the log scale, the host sd at its posterior sd, each
+    session core at the root mean square of its posterior."""
+    f = influencer_fields(base)
+    m = {k: float(np.mean(x)) for k, x in level.items()}
+    sd = {k: float(np.std(x)) for k, x in level.items()}
+    f["views_per_hour"] = base.views_per_hour * math.exp(m["traffic"])
+    f["dwell_mean_s"] = base.dwell_mean_s * math.exp(m["stay"])
+    for name in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
+        f[name] = getattr(base, name) * math.exp(m["engagement"])
+    f["conversion"] = min(1.0, base.conversion * math.exp(m["conversion"]))
+    for metric in ("traffic", "stay", "engagement", "conversion"):
+        f[f"host_{metric}_sd"] = sd[metric]
+        rms = float(np.sqrt(np.mean(fit.metrics[metric].sigma ** 2)))
+        f["traffic_sigma" if metric == "traffic" else f"{metric}_sigma"] = rms
+    return f
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Posterior of hosts fitted to past sessions (`calibrate`); see the module docstring.
+
+    ``influencer(name)`` and ``new_influencer(tier, name)`` give `Influencer` objects for
+    `forecast.Session`; ``summary()`` the fitted parameters; ``predict(sessions)`` the
+    predictive distribution of sessions; ``save(path)`` a Parquet file that
+    `load_calibration` and strategy files read."""
+
+    tiers: Mapping[Tier, TierFit]
+    meta: dict[str, Any]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def hosts(self) -> dict[str, Tier]:
+        """Fitted host -> tier."""
+        return {h: t.tier for t in self.tiers.values() for h in t.hosts}
+
+    def _locate(self, name: str) -> tuple[TierFit, int]:
+        for t in self.tiers.values():
+            if name in t.hosts:
+                return t, t.hosts.index(name)
+        known = ", ".join(sorted(self.hosts)) or "none"
+        raise KeyError(f"host {name!r} is not in the calibration; known: {known}")
+
+    def influencer(self, name: str, **overrides: Any) -> Influencer:
+        """The fitted host ``name`` (KeyError naming the known hosts if it is not one), with
+        its levels' posterior uncertainty as host sds: each path of a forecast draws them,
+        keyed by (seed, path, name). Fields can be overridden by keyword (fees, say)."""
+        self._locate(name)
+        return fitted_influencer(self.meta, host=name, source="calibration", **overrides)
+
+    def new_influencer(self, tier: Tier | str, name: str, **overrides: Any) -> Influencer:
+        """A host of ``tier`` not in the data, drawn from the tier's fitted population (its
+        levels' sds add the between-host spread to what the fit leaves uncertain)."""
+        return fitted_influencer(self.meta, tier=tier, name=name, source="calibration", **overrides)
+
+    def level_draws(self, name: str | None, tier: Tier | None = None) -> dict[str, np.ndarray]:
+        """Posterior draws of the log levels of host ``name`` (or, None, a new host of
+        ``tier``), per metric."""
+        if name is not None:
+            t, i = self._locate(name)
+            return {m: t.metrics[m].a[:, i] for m in METRICS}
+        assert tier is not None
+        t = self.tiers[tier]
+        return {m: t.metrics[m].new for m in METRICS}
+
+    def summary(self) -> pl.DataFrame:
+        """Every fitted parameter by tier and host (host null: the tier's population), with
+        posterior mean, sd, 5 % and 95 % quantiles and the number of sessions behind it.
+        Host parameters are the Influencer fields (views_per_hour, dwell_mean_s,
+        likes_per_minute, conversion; gmv_per_unit in CNY); tier parameters are the
+        between-host sd (``host_<metric>_sd``, log units), the session-core sd
+        (``<metric>_sigma``, log units) and the fields of a new host."""
+        rows: list[dict[str, Any]] = []
+
+        def add(tier: Tier, host: str | None, name: str, x: np.ndarray, n: int) -> None:
+            q = np.quantile(x, [0.05, 0.95])
+            rows.append(
+                {
+                    "tier": tier.value,
+                    "host": host,
+                    "parameter": name,
+                    "mean": float(np.mean(x)),
+                    "sd": float(np.std(x)),
+                    "q05": float(q[0]),
+                    "q95": float(q[1]),
+                    "sessions": n,
+                }
+            )
+
+        for t in self.tiers.values():
+            base = base_influencer(t.tier)
+            for metric in METRICS:
+                scale = REFERENCE_PRICE if metric == "price" else getattr(base, PARAMETER[metric])
+                p = t.metrics[metric]
+                for i, h in enumerate(t.hosts):
+                    add(
+                        t.tier,
+                        h,
+                        PARAMETER[metric],
+                        scale * np.exp(p.a[:, i]),
+                        int(t.sessions[metric][i]),
+                    )
+                n = int(t.sessions[metric].sum())
+                add(t.tier, None, PARAMETER[metric], scale * np.exp(p.new), n)
+                add(t.tier, None, f"host_{metric}_sd", p.tau, n)
+                add(t.tier, None, f"{metric}_sigma", p.sigma, n)
+        return pl.DataFrame(rows, schema_overrides={"host": pl.String})
+
+    def draws_table(self) -> pl.DataFrame:
+        """The posterior draws in long form: tier, host (null for the tier's own), metric,
+        quantity (a: host level, mu, tau, sigma, new: a new host's level), draw, value."""
+        parts = []
+        for t in self.tiers.values():
+            for metric in METRICS:
+                p = t.metrics[metric]
+                d = np.arange(p.mu.size)
+                for qty, x, host in (
+                    [("mu", p.mu, None), ("tau", p.tau, None), ("sigma", p.sigma, None)]
+                    + [("new", p.new, None)]
+                    + [("a", p.a[:, i], h) for i, h in enumerate(t.hosts)]
+                ):
+                    parts.append(
+                        pl.DataFrame(
+                            {
+                                "tier": t.tier.value,
+                                "host": host,
+                                "metric": metric,
+                                "quantity": qty,
+                                "draw": d,
+                                "value": x,
+                            },
+                            schema_overrides={"host": pl.String},
+                        )
+                    )
+        return pl.concat(parts)
+
+    def save(self, path: str | Path) -> None:
+        """Write the fit to ``path`` (Parquet): the draws as the table, the fitted
+        influencers and the fit's provenance (data digest, seed, versions, settings) in the
+        file's metadata. Written whole or not at all."""
+        write_table(self.draws_table(), {**self.meta, "notes": list(self.notes)}, path)
+
+    def predict(self, sessions: Any, draws: int = 2000, seed: int = 0) -> pl.DataFrame:
+        """Predictive distribution of sessions: ``sessions`` is a table of the history's
+        format (`forecast.analysis.history`; influencer, tier, hours, and products where
+        known); hosts not in the fit are new hosts of their tier. Returns one row per
+        session and metric (views, units, likes, avg_stay_s, gmv) with the predictive
+        p05, p25, p50, p75, p95 and, where the table has the observed value, ``observed``,
+        its PIT (predictive CDF at the observed value, mid-rank for ties) and whether the
+        90 % interval holds it. See `forecast.analysis.predictive`."""
+        from forecast.analysis.predictive import predict
+
+        return predict(self, sessions, draws=draws, seed=seed)
+
+
+def calibrate(
+    sessions: Any,
+    seed: int | None = 0,
+    *,
+    draws: int = DRAWS,
+    market: MarketParams | None = None,
+) -> Calibration:
+    """Fit every host of ``sessions`` (a CSV or Parquet file or a polars DataFrame, format in
+    `forecast.analysis.history`) to its past sessions, tier by tier (module docstring).
+    ``seed`` fixes the posterior draws (the same data and seed give the same bits);
+    ``draws`` how many are kept, in [100, 100000]; ``market`` the market whose reference
+    discount, categories and assortment the levels are fitted at (default: the defaults)."""
+    started = time.perf_counter()
+    seed_value, _ = check_seed(seed)
+    n_draws = v.integer("calibrate", "draws", draws, 100, 100_000)
+    mkt = market if market is not None else MarketParams()
+    if not isinstance(mkt, MarketParams):
+        raise v.fail("calibrate", "market", market, "must be MarketParams")
+    history = sessions if isinstance(sessions, History) else read_history(sessions)
+    frame = history.frame
+    tiers: dict[Tier, TierFit] = {}
+    notes = list(history.notes)
+    for tier in Tier:
+        part = frame.filter(pl.col("tier") == tier.value)
+        if part.height == 0:
+            continue
+        rng = np.random.default_rng([seed_value, list(Tier).index(tier)])
+        tiers[tier] = _fit_tier(tier, part, mkt, n_draws, rng)
+        n_hosts = len(tiers[tier].hosts)
+        if n_hosts < 3:
+            notes.append(
+                f"tier {tier.value}: {v.plural(n_hosts, 'host')}; its between-host spread rests "
+                "mostly on the prior (MODEL.md's figures)"
+            )
+    influencers: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for t in tiers.values():
+        base = base_influencer(t.tier)
+        for i, h in enumerate(t.hosts):
+            level = {m: t.metrics[m].a[:, i] for m in METRICS}
+            fields = _fitted_fields(base, t, level)
+            fields["name"] = h
+            if t.products[i] > 0:
+                fields["assortment"] = int(t.products[i])
+                fields["categories"] = min(base.categories, int(t.products[i]))
+            Influencer(**fields)  # checked here, so a bad fit fails now, not when read
+            influencers[h] = fields
+        fields = _fitted_fields(base, t, {m: t.metrics[m].new for m in METRICS})
+        fields["name"] = f"new {t.tier.value}"
+        Influencer(**fields)
+        new[t.tier.value] = fields
+    meta = {
+        "kind": CALIBRATION_KIND,
+        "format": 1,
+        "seed": seed_value,
+        "draws": n_draws,
+        "data_digest": history.digest,
+        "source": history.source,
+        "sessions": frame.height,
+        "hosts": {h: t.tier.value for t in tiers.values() for h in t.hosts},
+        "versions": versions(),
+        "settings": {
+            "method": "exact likelihood of the session layer, hierarchical, on grids",
+            "mu_sd": post.MU_SD,
+            "log_sd_tau": post.LOG_SD_TAU,
+            "log_sd_sigma": post.LOG_SD_SIGMA,
+            "grid": [post.N_SIGMA, post.N_TAU, post.N_MU, post.N_FINE, post.N_COARSE],
+            "reference_price": REFERENCE_PRICE,
+            "amateur_base_level": AMATEUR_BASE_LEVEL,
+            "market": {
+                "reference_discount": mkt.reference_discount,
+                "reference_categories": mkt.reference_categories,
+                "reference_assortment": mkt.reference_assortment,
+            },
+        },
+        "influencers": influencers,
+        "new": new,
+        "session_counts": {
+            t.tier.value: {m: t.sessions[m].tolist() for m in METRICS} for t in tiers.values()
+        },
+        "fit_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Calibration(tiers, meta, tuple(notes))
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """A `Calibration` saved by `Calibration.save`, draws and metadata as they were."""
+    meta = read_calibration_metadata(path)
+    draws = pl.read_parquet(path)
+    tiers: dict[Tier, TierFit] = {}
+    for tier_value in dict.fromkeys(draws.get_column("tier").to_list()):
+        tier = Tier(tier_value)
+        part = draws.filter(pl.col("tier") == tier_value)
+        hosts = tuple(h for h, t in meta["hosts"].items() if t == tier_value)
+        metrics: dict[str, post.Posterior] = {}
+        sessions: dict[str, np.ndarray] = {}
+        for metric in METRICS:
+            m = part.filter(pl.col("metric") == metric)
+
+            def get(qty: str, host: str | None = None, m: pl.DataFrame = m) -> np.ndarray:
+                sel = m.filter(pl.col("quantity") == qty)
+                sel = sel.filter(
+                    pl.col("host").is_null() if host is None else pl.col("host") == host
+                )
+                return sel.sort("draw").get_column("value").to_numpy()
+
+            a = np.stack([get("a", h) for h in hosts], axis=1)
+            metrics[metric] = post.Posterior(get("mu"), get("tau"), get("sigma"), a, get("new"))
+            sessions[metric] = np.zeros(len(hosts), dtype=np.int64)
+        products = np.array([meta["influencers"][h]["assortment"] for h in hosts], dtype=np.int64)
+        tiers[tier] = TierFit(tier, hosts, metrics, sessions, products)
+    counts = meta.get("session_counts", {})
+    for t in tiers.values():
+        for metric in METRICS:
+            got = counts.get(t.tier.value, {}).get(metric)
+            if got is not None:
+                t.sessions[metric][:] = got
+    return Calibration(tiers, meta, tuple(meta.get("notes", ())))
+
+
+__all__ = ["Calibration", "base_influencer", "calibrate", "load_calibration", "operator"]

@@ -1,0 +1,169 @@
+"""The predictive distribution of sessions under a `forecast.analysis.calibrate.Calibration`.
+
+For each session (a host, its hours and products presented) and each posterior draw: the
+host's levels (a host not fitted: a new host of its tier), the session's effects drawn from
+the simulator's laws (`forecast.model.spread`: the fitted core sd with the tier's flops and
+hits, the cores of traffic, conversion and engagement correlated as the market says), then
+the counts as the kernels draw them: views Poisson around the operator's median, likes
+Poisson around likes per minute x watch minutes, orders Poisson around views x purchase
+probability x products seen, units = orders + Poisson(0.2 orders); GMV = units x the host's
+GMV per unit with its session spread. This is the distribution a forecast of that session
+draws with the fitted influencer (tests/analysis/test_calibrate.py holds the two together).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from forecast.analysis import posterior as post
+from forecast.analysis.history import read_history
+from forecast.analysis.observation import (
+    METRICS,
+    REFERENCE_PRICE,
+    UNITS_PER_ORDER,
+    Fit,
+    base_influencer,
+    law_parts,
+    operator,
+)
+from forecast.model.entities import MarketParams
+from forecast.model.enums import Tier
+
+#: Outputs predicted, with the history column each is checked against.
+OUTPUTS = ("views", "units", "likes", "avg_stay_s", "gmv")
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@functools.lru_cache(maxsize=256)
+def _median_table(jumps: post.Jumps, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The law's median at 65 core sds from ``lo`` to ``hi`` (log-spaced), to interpolate."""
+    grid = np.geomspace(lo, hi, 65)
+    return grid, np.array([jumps.law(float(s)).median() for s in grid])
+
+
+def _effect(
+    sigma: np.ndarray,
+    jumps: post.Jumps,
+    core: np.ndarray,
+    rng: np.random.Generator,
+    span: tuple[float, float],
+) -> np.ndarray:
+    """Centred session effects: sigma x core + a flop or hit - the law's median at sigma
+    (interpolated over ``span``, the range of the posterior's sigma)."""
+    grid, medians = _median_table(jumps, *span)
+    med = np.interp(sigma, grid, medians)
+    u = rng.random(sigma.shape)
+    size = rng.exponential(1.0, sigma.shape)
+    jump = np.where(u < jumps.flop_prob, -size * jumps.flop_mean, 0.0)
+    hit = (u >= jumps.flop_prob) & (u < jumps.flop_prob + jumps.hit_prob)
+    jump = np.where(hit, size * jumps.hit_mean, jump)
+    return np.asarray(sigma * core + jump - med)
+
+
+def simulate_sessions(
+    cal: Fit, frame: pl.DataFrame, draws: int, seed: int, market: MarketParams
+) -> dict[str, np.ndarray]:
+    """Predictive draws [sessions, draws] of every output for the rows of ``frame``."""
+    n = frame.height
+    out = {k: np.zeros((n, draws)) for k in OUTPUTS}
+    chol = market.cholesky()
+    assert chol is not None
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        rng = np.random.default_rng([seed, i])
+        tier = Tier(row["tier"])
+        host = row["influencer"] if row["influencer"] in cal.hosts else None
+        if host is None and tier not in cal.tiers:
+            raise ValueError(
+                f"row {i + 1}: influencer {row['influencer']!r} is not fitted and the "
+                f"calibration has no {tier.value} hosts to draw a new one from"
+            )
+        fit = cal.tiers[cal.hosts[host] if host is not None else tier]
+        levels = cal.level_draws(host, fit.tier)
+        pick = rng.integers(0, levels["traffic"].size, draws)
+        base = base_influencer(fit.tier)
+        products = row["products"]
+        if products is None:
+            products = int(fit.products[fit.hosts.index(host)]) if host is not None else 0
+            products = products or base.assortment
+        op = operator(fit.tier, float(row["hours"]), int(products), market)
+        g = rng.standard_normal((3, draws))
+        core = {
+            "traffic": g[0],
+            "conversion": chol[1] * g[0] + chol[2] * g[1],
+            "engagement": chol[3] * g[0] + chol[4] * g[1] + chol[5] * g[2],
+            "stay": rng.standard_normal(draws),
+            "price": rng.standard_normal(draws),
+        }
+        x: dict[str, np.ndarray] = {}
+        for metric in METRICS:
+            jumps, _ = law_parts(base, metric)
+            every = fit.metrics[metric].sigma
+            span = (max(float(every.min()), 1e-3), max(float(every.max()), 1e-3) * 1.0001)
+            sigma = every[pick]
+            x[metric] = levels[metric][pick] + _effect(sigma, jumps, core[metric], rng, span)
+        views = rng.poisson(op.views * np.exp(x["traffic"])).astype(np.float64)
+        stay_s = op.stay_s * np.exp(x["stay"])
+        likes = rng.poisson(views * base.likes_per_minute * np.exp(x["engagement"]) * stay_s / 60)
+        per_view = op.units_per_view(base, x["stay"]) / UNITS_PER_ORDER * np.exp(x["conversion"])
+        orders = rng.poisson(views * np.minimum(per_view, 1e3))
+        units = orders + rng.poisson((UNITS_PER_ORDER - 1.0) * orders)
+        out["views"][i] = views
+        out["avg_stay_s"][i] = np.where(views > 0, stay_s, np.nan)
+        out["likes"][i] = likes
+        out["units"][i] = units
+        out["gmv"][i] = units * REFERENCE_PRICE * np.exp(x["price"])
+    return out
+
+
+def predict(cal: Fit, sessions: Any, draws: int = 2000, seed: int = 0) -> pl.DataFrame:
+    """`Calibration.predict`: one row per session and output with the predictive quantiles
+    (p05 .. p95), and where observed its value, mid-rank PIT and ``inside90``."""
+    history = read_history(sessions, outcomes_required=False)
+    frame = history.frame.with_row_index("session")
+    sims = simulate_sessions(cal, frame, draws, seed, MarketParams())
+    rows = []
+    for k in OUTPUTS:
+        sim = sims[k]
+        q = np.nanquantile(sim, QUANTILES, axis=1)
+        observed = frame.get_column(k).to_numpy().astype(np.float64)
+        below = np.nanmean(sim < observed[:, None], axis=1)
+        equal = np.nanmean(sim == observed[:, None], axis=1)
+        pit = np.where(np.isfinite(observed), below + 0.5 * equal, np.nan)
+        inside = np.where(np.isfinite(observed), (observed >= q[0]) & (observed <= q[-1]), np.nan)
+        rows.append(
+            pl.DataFrame(
+                {
+                    "session": frame.get_column("session"),
+                    "influencer": frame.get_column("influencer"),
+                    "tier": frame.get_column("tier"),
+                    "start": frame.get_column("start"),
+                    "output": k,
+                    **{f"p{round(100 * p):02d}": q[j] for j, p in enumerate(QUANTILES)},
+                    "observed": observed,
+                    "pit": pit,
+                    "inside90": inside,
+                }
+            ).with_columns(
+                pl.col("observed").fill_nan(None),
+                pl.col("pit").fill_nan(None),
+                pl.col("inside90").fill_nan(None).cast(pl.Boolean),
+            )
+        )
+    return pl.concat(rows).sort("session", "output", maintain_order=True)
+
+
+def coverage(table: pl.DataFrame) -> pl.DataFrame:
+    """Share of observed values inside the 90 % predictive interval, per output (and the
+    number of sessions behind each share), from a `predict` table."""
+    return (
+        table.filter(pl.col("inside90").is_not_null())
+        .group_by("output", maintain_order=True)
+        .agg(pl.col("inside90").mean().alias("coverage90"), pl.len().alias("sessions"))
+    )
+
+
+__all__ = ["OUTPUTS", "coverage", "predict", "simulate_sessions"]

@@ -1,0 +1,118 @@
+"""Past sessions drawn from the model with known parameters: for recovery and calibration
+tests, benchmarks, and as a truth to fit against.
+
+`known_calibration` is a `Calibration` whose posterior is a point at given levels, so its
+`predict` machinery (`forecast.analysis.predictive`) draws sessions exactly as the fit's data
+model says; `draw_truth` draws a tier's hyperparameters and host levels from the fit's prior;
+`synthetic_history` turns a truth into a table of sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from forecast.analysis import posterior as post
+from forecast.analysis.calibrate import Calibration
+from forecast.analysis.observation import METRICS, TierFit, base_influencer, law_parts
+from forecast.analysis.predictive import simulate_sessions
+from forecast.model.entities import MarketParams
+from forecast.model.enums import Tier
+
+
+@dataclass(frozen=True)
+class Truth:
+    """One tier's true parameters: per metric mu, tau, sigma, and the host levels
+    (host name -> metric -> log level)."""
+
+    tier: Tier
+    mu: Mapping[str, float]
+    tau: Mapping[str, float]
+    sigma: Mapping[str, float]
+    hosts: Mapping[str, Mapping[str, float]]
+
+
+def draw_truth(tier: Tier, hosts: int, rng: np.random.Generator, prefix: str = "") -> Truth:
+    """Hyperparameters from the fit's prior (`forecast.analysis.posterior`) and ``hosts``
+    host levels from them."""
+    base = base_influencer(tier)
+    mu, tau, sigma = {}, {}, {}
+    for metric in METRICS:
+        _, prior = law_parts(base, metric)
+        mu[metric] = float(rng.normal(0.0, post.MU_SD))
+        tau[metric] = prior.tau0 * math.exp(post.LOG_SD_TAU * float(rng.normal()))
+        sigma[metric] = prior.sigma0 * math.exp(post.LOG_SD_SIGMA * float(rng.normal()))
+    names = [f"{prefix}{tier.value}-{k}" for k in range(hosts)]
+    levels = {h: {m: mu[m] + tau[m] * float(rng.normal()) for m in METRICS} for h in names}
+    return Truth(tier, mu, tau, sigma, levels)
+
+
+def known_calibration(truths: list[Truth]) -> Calibration:
+    """A `Calibration` whose posterior is the point ``truths`` (one draw)."""
+    tiers = {}
+    for t in truths:
+        hosts = tuple(t.hosts)
+        metrics = {
+            m: post.Posterior(
+                mu=np.array([t.mu[m]]),
+                tau=np.array([t.tau[m]]),
+                sigma=np.array([t.sigma[m]]),
+                a=np.array([[t.hosts[h][m] for h in hosts]]),
+                new=np.array([t.mu[m]]),
+            )
+            for m in METRICS
+        }
+        zero = {m: np.zeros(len(hosts), dtype=np.int64) for m in METRICS}
+        tiers[t.tier] = TierFit(t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64))
+    return Calibration(tiers, {"kind": "truth"})
+
+
+def session_plan(
+    truths: list[Truth], sessions: Mapping[str, int], rng: np.random.Generator
+) -> pl.DataFrame:
+    """Sessions to draw: per host ``sessions[host]`` rows with hours (lognormal around the
+    tier's reference duration), products presented (around the preset's) and start times one
+    to four days apart from 2021-06-01."""
+    rows = []
+    for t in truths:
+        base = base_influencer(t.tier)
+        for h in t.hosts:
+            start = datetime(2021, 6, 1) + timedelta(hours=float(rng.uniform(0, 48)))
+            for _ in range(sessions[h]):
+                hours = float(np.clip(np.exp(rng.normal(math.log(4.0), 0.35)), 0.5, 16.0))
+                products = int(np.clip(np.exp(rng.normal(math.log(base.assortment), 0.4)), 1, 400))
+                rows.append(
+                    {
+                        "influencer": h,
+                        "tier": t.tier.value,
+                        "start": start,
+                        "hours": hours,
+                        "products": products,
+                    }
+                )
+                start += timedelta(days=float(rng.uniform(1, 4)))
+    return pl.DataFrame(rows)
+
+
+def synthetic_history(
+    truths: list[Truth], plan: pl.DataFrame, seed: int, market: MarketParams | None = None
+) -> pl.DataFrame:
+    """The sessions of ``plan`` with views, units, gmv, likes and avg_stay_s drawn from the
+    model at ``truths`` (one draw each)."""
+    cal = known_calibration(truths)
+    sims = simulate_sessions(cal, plan, 1, seed, market or MarketParams())
+    return plan.with_columns(
+        pl.Series("views", sims["views"][:, 0]),
+        pl.Series("units", sims["units"][:, 0]),
+        pl.Series("gmv", np.round(sims["gmv"][:, 0], 2)),
+        pl.Series("likes", sims["likes"][:, 0]),
+        pl.Series("avg_stay_s", np.round(sims["avg_stay_s"][:, 0], 3)),
+    )
+
+
+__all__ = ["Truth", "draw_truth", "known_calibration", "session_plan", "synthetic_history"]
