@@ -46,6 +46,7 @@ from forecast.analysis.observation import (
     REFERENCE_PRICE,
     STAY_NODE_VAR,
     UNITS_NOISE,
+    Operator,
     TierFit,
     base_influencer,
     law_parts,
@@ -86,7 +87,6 @@ def _observations(
         "host": host,
         "ops": ops,
         "V": np.array([o.views for o in ops]),
-        "S": np.array([o.stay_s for o in ops]),
         **col,
     }
 
@@ -98,17 +98,30 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
     base: Influencer = obs["base"]
     views, host = obs["views"], obs["host"]
     seen = np.isfinite(views) & (views > 0)
-    log_stay = np.log(obs["stay"] / obs["S"])  # NaN where stay is missing
-    log_stay = np.where(np.isfinite(log_stay), log_stay, stay_level[host])
-    stay_min = obs["S"] * np.exp(log_stay) / 60.0
+    ops: list[Operator] = obs["ops"]
+    has_stay = seen & np.isfinite(obs["stay"]) & (np.nan_to_num(obs["stay"]) > 0)
+    log_stay = np.array(
+        [
+            float(o.stay_multiplier(np.array(st))) if ok_ else stay_level[h]
+            for o, st, ok_, h in zip(ops, obs["stay"], has_stay, host, strict=True)
+        ]
+    )
+    stay_min = (
+        np.where(
+            has_stay,
+            obs["stay"],
+            np.array([float(o.stay_s(x)) for o, x in zip(ops, log_stay, strict=True)]),
+        )
+        / 60.0
+    )
     if metric == "traffic":
         ok = np.isfinite(views)
         y = np.log(np.maximum(views, 0.5) / obs["V"])  # the operator is at the base reach
         var = 1.0 / np.maximum(views, 1.0)
         cens = views <= 0
     elif metric == "stay":
-        ok = seen & np.isfinite(obs["stay"])
-        y = np.log(obs["stay"] / obs["S"])
+        ok = has_stay
+        y = log_stay
         var = np.full(views.size, STAY_NODE_VAR)
         cens = np.zeros(views.size, dtype=bool)
     elif metric == "engagement":
@@ -121,7 +134,7 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
         count = obs["units"]
         ok = seen & np.isfinite(count)
         expected = np.array(
-            [o.units_per_view(base, x) for o, x in zip(obs["ops"], log_stay, strict=True)]
+            [float(o.units_per_view(base, x)) for o, x in zip(ops, log_stay, strict=True)]
         )
         y = np.log(np.maximum(count, 0.5) / views / expected)
         var = UNITS_NOISE / np.maximum(count, 1.0)
@@ -166,10 +179,37 @@ def _fit_tier(
     return TierFit(tier, hosts, fits, counts, np.round(prod).astype(np.int64))
 
 
-def _fitted_fields(base: Influencer, fit: TierFit, level: dict[str, np.ndarray]) -> dict[str, Any]:
+#: Bounds of the fitted Influencer fields (`forecast.model.entities`); a fit beyond one is
+#: capped there and says so in `Calibration.notes`.
+FIELD_BOUNDS = {
+    "views_per_hour": 1e9,
+    "dwell_mean_s": 86_400.0,
+    "likes_per_minute": 1_000.0,
+    "comments_per_minute": 1_000.0,
+    "gifts_per_hour": 100_000.0,
+    "conversion": 1.0,
+    "traffic_sigma": 3.0,
+    "conversion_sigma": 3.0,
+    "engagement_sigma": 3.0,
+    "stay_sigma": 3.0,
+    "host_traffic_sd": 3.0,
+    "host_conversion_sd": 3.0,
+    "host_engagement_sd": 3.0,
+    "host_stay_sd": 3.0,
+}
+
+
+def _fitted_fields(
+    base: Influencer,
+    fit: TierFit,
+    level: dict[str, np.ndarray],
+    who: str = "host",
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
     """Influencer fields whose levels carry ``level`` (metric -> draws of the log level):
     each field at its posterior mean on the log scale, the host sd at its posterior sd, each
-    session core at the root mean square of its posterior."""
+    session core at the root mean square of its posterior. A field beyond its bound
+    (`FIELD_BOUNDS`) is capped, with a line in ``notes`` naming ``who``."""
     f = influencer_fields(base)
     m = {k: float(np.mean(x)) for k, x in level.items()}
     sd = {k: float(np.std(x)) for k, x in level.items()}
@@ -177,11 +217,19 @@ def _fitted_fields(base: Influencer, fit: TierFit, level: dict[str, np.ndarray])
     f["dwell_mean_s"] = base.dwell_mean_s * math.exp(m["stay"])
     for name in ("likes_per_minute", "comments_per_minute", "gifts_per_hour"):
         f[name] = getattr(base, name) * math.exp(m["engagement"])
-    f["conversion"] = min(1.0, base.conversion * math.exp(m["conversion"]))
+    f["conversion"] = base.conversion * math.exp(m["conversion"])
     for metric in ("traffic", "stay", "engagement", "conversion"):
         f[f"host_{metric}_sd"] = sd[metric]
         rms = float(np.sqrt(np.mean(fit.metrics[metric].sigma ** 2)))
         f["traffic_sigma" if metric == "traffic" else f"{metric}_sigma"] = rms
+    for name, hi in FIELD_BOUNDS.items():
+        if f[name] > hi:
+            if notes is not None:
+                notes.append(
+                    f"{who}: fitted {name} = {f[name]:.4g} is beyond the influencer's bound "
+                    f"{hi:g}; capped there"
+                )
+            f[name] = hi
     return f
 
 
@@ -210,12 +258,13 @@ class Calibration:
         known = ", ".join(sorted(self.hosts)) or "none"
         raise KeyError(f"host {name!r} is not in the calibration; known: {known}")
 
-    def influencer(self, name: str, **overrides: Any) -> Influencer:
-        """The fitted host ``name`` (KeyError naming the known hosts if it is not one), with
-        its levels' posterior uncertainty as host sds: each path of a forecast draws them,
-        keyed by (seed, path, name). Fields can be overridden by keyword (fees, say)."""
-        self._locate(name)
-        return fitted_influencer(self.meta, host=name, source="calibration", **overrides)
+    def influencer(self, host: str, name: str | None = None, **overrides: Any) -> Influencer:
+        """The fitted ``host`` (KeyError naming the known hosts if it is not one), named
+        ``name`` (default: the host's), with its levels' posterior uncertainty as host sds:
+        each path of a forecast draws them, keyed by (seed, path, name). Fields can be
+        overridden by keyword (fees, say)."""
+        self._locate(host)
+        return fitted_influencer(self.meta, host=host, name=name, source="calibration", **overrides)
 
     def new_influencer(self, tier: Tier | str, name: str, **overrides: Any) -> Influencer:
         """A host of ``tier`` not in the data, drawn from the tier's fitted population (its
@@ -362,14 +411,15 @@ def calibrate(
         base = base_influencer(t.tier)
         for i, h in enumerate(t.hosts):
             level = {m: t.metrics[m].a[:, i] for m in METRICS}
-            fields = _fitted_fields(base, t, level)
+            fields = _fitted_fields(base, t, level, f"host {h!r}", notes)
             fields["name"] = h
             if t.products[i] > 0:
                 fields["assortment"] = int(t.products[i])
                 fields["categories"] = min(base.categories, int(t.products[i]))
             Influencer(**fields)  # checked here, so a bad fit fails now, not when read
             influencers[h] = fields
-        fields = _fitted_fields(base, t, {m: t.metrics[m].new for m in METRICS})
+        new_levels = {m: t.metrics[m].new for m in METRICS}
+        fields = _fitted_fields(base, t, new_levels, f"a new {t.tier.value} host", notes)
         fields["name"] = f"new {t.tier.value}"
         Influencer(**fields)
         new[t.tier.value] = fields

@@ -17,9 +17,11 @@ likes           no        likes, >= 0
 avg_stay_s      no        average stay of a viewer, seconds, in (0, 86400]
 ==============  ========  ================================================================
 
-An empty cell is a missing value. Any other column is reported once (`History.notes`) and
-ignored. Every bad value is an error naming the row (1-based, data rows; a CSV file's line is
-row + 1), the column and the value; nothing is fitted from a table with one.
+An empty cell is a missing value (so is NaN in a numeric column of a DataFrame or Parquet
+file; the text ``nan`` in a CSV is an error). Any other column is reported once
+(`History.notes`) and ignored. Every bad value is an error naming the row (1-based, data
+rows; a CSV file's line is row + 1), the column and the value; nothing is fitted from a
+table with one.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def _read(source: Any) -> tuple[pl.DataFrame, str, int]:
         raise HistoryError(f"sessions file {str(p)!r} is a directory, not a file")
     if not p.exists():
         raise FileNotFoundError(f"sessions file {str(p)!r} does not exist")
-    head = p.open("rb").read(4)
+    with p.open("rb") as fh:
+        head = fh.read(4)
     try:
         if head == b"PAR1":
             return pl.read_parquet(p), str(p), 0
@@ -196,6 +199,7 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
             continue
         if series.dtype.is_numeric():
             parsed = series.cast(pl.Float64)
+            empty = empty | parsed.is_nan()  # NaN in a numeric column is a missing value
         else:
             parsed = text.cast(pl.Float64, strict=False)
         allowed = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}]"

@@ -8,7 +8,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -51,23 +51,50 @@ def base_influencer(tier: Tier, name: str = "base") -> Influencer:
     return Influencer.preset(tier, name)
 
 
+#: Log stay multipliers (host level + session effect) on which an `Operator` tabulates a
+#: session's mean stay and products seen; beyond them it extrapolates linearly in x.
+X_GRID = np.linspace(-4.0, 4.0, 33)
+
+
 @dataclass(frozen=True)
 class Operator:
-    """The simulator's expectation of one past session at the preset's levels:
-    ``views`` (median views), ``stay_s`` (mean stay, seconds), ``exposure`` (products seen
-    per arrival, every product of the stream counted), ``dilution`` (the purchase
-    probability's factor at the session's products and categories)."""
+    """The simulator's expectation of one past session at the preset's levels: ``views``
+    (median views), ``dilution`` (the purchase probability's factor at the session's products
+    and categories), and at each stay multiplier e^x of `X_GRID` the log of the mean stay in
+    seconds (``log_stay``, capped at the session's end as the kernels cap it) and of the
+    products seen per arrival (``log_seen``, every product of the stream counted)."""
 
     views: float
-    stay_s: float
-    exposure: float
     dilution: float
+    log_stay: np.ndarray
+    log_seen: np.ndarray
 
-    def units_per_view(self, base: Influencer, log_stay: float | np.ndarray) -> Any:
-        """Expected units per view at the base conversion with the stay ``log_stay`` (log of
-        the stay multiplier): products seen grow with the stay as (exposure - 1) x e^x + 1."""
-        seen = 1.0 + (self.exposure - 1.0) * np.exp(log_stay)
-        return base.conversion * self.dilution * seen * UNITS_PER_ORDER
+    def stay_s(self, x: float | np.ndarray) -> np.ndarray:
+        """Mean stay, seconds, at log stay multiplier ``x``."""
+        out: np.ndarray = np.exp(_interp(x, X_GRID, self.log_stay))
+        return out
+
+    def stay_multiplier(self, stay_s: np.ndarray) -> np.ndarray:
+        """The log stay multiplier x whose mean stay is ``stay_s`` seconds (the inverse of
+        `stay_s`; the mean stay rises strictly with x)."""
+        out: np.ndarray = _interp(np.log(stay_s), self.log_stay, X_GRID)
+        return out
+
+    def units_per_view(self, base: Influencer, x: float | np.ndarray) -> np.ndarray:
+        """Expected units per view at the base conversion and log stay multiplier ``x``."""
+        seen = np.exp(_interp(x, X_GRID, self.log_seen))
+        return np.asarray(base.conversion * self.dilution * seen * UNITS_PER_ORDER)
+
+
+def _interp(x: float | np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Linear interpolation, extrapolated linearly beyond the ends."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.interp(x, xp, fp)
+    lo_slope = (fp[1] - fp[0]) / (xp[1] - xp[0])
+    hi_slope = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    out = np.where(x < xp[0], fp[0] + (x - xp[0]) * lo_slope, out)
+    result: np.ndarray = np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * hi_slope, out)
+    return result
 
 
 #: Mean units per order of a product of the stream (`forecast.Product`'s default).
@@ -75,30 +102,57 @@ UNITS_PER_ORDER = 1.2
 
 
 @functools.lru_cache(maxsize=16)
-def _stay_table(beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """log u and log G(u) on a grid of u in [1e-8, 1e8], G(u) = integral_0^u dx / (1 + x^beta):
-    the expected stay capped at u of a log-logistic law of scale 1 (`stay.expected_stay`,
-    exact quadrature), so that E[min(D, y)] = alpha G(y / alpha) by interpolation."""
-    log_u = np.linspace(math.log(1e-8), math.log(1e8), 6001)
-    return log_u, np.log(stay.expected_stay(np.exp(log_u), 1.0, beta))
+def _stay_tables(beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log u, log G0(u) and log G1(u) on a grid of u in [1e-10, 1e10], with
+    G0(u) = integral_0^u S(x) dx and G1(u) = integral_0^u x S(x) dx for the log-logistic
+    survival S(x) = 1 / (1 + x^beta) of scale 1 (the engine's exact quadrature,
+    `stay._moments`), so that for scale alpha F0(y) = alpha G0(y / alpha) and
+    F1(y) = alpha^2 G1(y / alpha)."""
+    log_u = np.linspace(math.log(1e-10), math.log(1e10), 16001)
+    g0, g1 = stay._moments(np.exp(log_u), 1.0, beta)
+    return log_u, np.log(g0), np.log(g1)
+
+
+def _moments(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(F0(y), F1(y)) of `stay._moments` by table, elementwise for y >= 0: relative error
+    below 1e-5 (the tests compare); beyond the table, F0 and F1 of its small-y limits
+    (y and y^2 / 2) or its last values (a stay of 1e10 times the median is never reached)."""
+    log_u, log_g0, log_g1 = _stay_tables(beta)
+    u = np.asarray(y, dtype=np.float64) / alpha
+    f0 = np.zeros_like(u)
+    f1 = np.zeros_like(u)
+    pos = u > 0
+    lu = np.log(u[pos])
+    small = lu < log_u[0]
+    f0[pos] = np.where(small, u[pos], np.exp(np.interp(lu, log_u, log_g0)))
+    f1[pos] = np.where(small, 0.5 * u[pos] ** 2, np.exp(np.interp(lu, log_u, log_g1)))
+    return alpha * f0, alpha * alpha * f1
 
 
 def capped_stay(y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """E[min(D, y)], hours, for y >= 0 (`stay.expected_stay` by table: relative error below
-    1e-6, checked in the tests)."""
-    log_u, log_g = _stay_table(beta)
-    u = np.asarray(y, dtype=np.float64) / alpha
-    out = np.zeros_like(u)
-    pos = u > 0
-    lu = np.log(u[pos])
-    g = np.exp(np.interp(lu, log_u, log_g))
-    small = lu < log_u[0]
-    g = np.where(small, u[pos], g)
-    big = lu > log_u[-1]
-    g_inf = math.exp(log_g[-1]) + math.exp(log_u[-1]) ** (1 - beta) / (beta - 1)
-    g = np.where(big, g_inf - u[pos] ** (1 - beta) / (beta - 1), g)
-    out[pos] = g
-    return alpha * out
+    """E[min(D, y)], hours, for y >= 0 (`stay.expected_stay` by table)."""
+    return _moments(y, alpha, beta)[0]
+
+
+def mean_stays(
+    t0: np.ndarray,
+    width: np.ndarray,
+    rate: np.ndarray,
+    span: float,
+    alphas: np.ndarray,
+    beta: float,
+) -> np.ndarray:
+    """`stay.mean_stay` (hours) at each scale of ``alphas``, by table: per bin
+    [y F0(y) - F1(y)] between y = span - t0 - w and span - t0, over the arrivals."""
+    hi = np.maximum(span - t0, 0.0)
+    lo = np.maximum(span - t0 - width, 0.0)
+    out = np.empty(alphas.size)
+    for k, alpha in enumerate(alphas):
+        f0h, f1h = _moments(hi, float(alpha), beta)
+        f0l, f1l = _moments(lo, float(alpha), beta)
+        per_bin = (hi * f0h - f1h) - (lo * f0l - f1l)
+        out[k] = np.sum(rate / width * per_bin) / np.sum(rate)
+    return out
 
 
 def products_seen(
@@ -127,17 +181,19 @@ def products_seen(
 @functools.lru_cache(maxsize=65536)
 def operator(tier: Tier, hours: float, products: int, market: MarketParams) -> Operator:
     """`Operator` of a session of ``hours`` presenting ``products`` by the preset of ``tier``:
-    the engine's arrival bins and stay integral, every product a slot of the stream."""
+    the engine's arrival bins, the stay integrals at every multiplier of `X_GRID`, every
+    product a slot of the stream."""
     base = base_influencer(tier)
+    beta = base.dwell_shape
     t0, width, rate = arrivals.bins(hours, products, base.views_per_hour, market)
-    alpha = dwell_scale_hours(base.dwell_mean_s, base.dwell_shape)
-    mean_stay = stay.mean_stay(t0, width, rate, hours, alpha, base.dwell_shape)
-    exposure = products_seen(t0, width, rate, hours, products, alpha, base.dwell_shape)
+    alphas = dwell_scale_hours(base.dwell_mean_s, beta) * np.exp(X_GRID)
+    log_stay = np.log(mean_stays(t0, width, rate, hours, alphas, beta) * 3600.0)
+    seen = [products_seen(t0, width, rate, hours, products, float(a), beta) for a in alphas]
     cats = min(base.categories, products)
     dilution = (cats / market.reference_categories) ** -market.category_sensitivity[tier] * (
         products / market.reference_assortment
     ) ** -market.assortment_sensitivity[tier]
-    return Operator(float(rate.sum()), mean_stay * 3600.0, exposure, float(dilution))
+    return Operator(float(rate.sum()), float(dilution), log_stay, np.log(np.array(seen)))
 
 
 def law_parts(inf: Influencer, metric: str) -> tuple[post.Jumps, post.Prior]:

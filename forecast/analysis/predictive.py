@@ -106,7 +106,7 @@ def simulate_sessions(
             sigma = every[pick]
             x[metric] = levels[metric][pick] + _effect(sigma, jumps, core[metric], rng, span)
         views = rng.poisson(op.views * np.exp(x["traffic"])).astype(np.float64)
-        stay_s = op.stay_s * np.exp(x["stay"])
+        stay_s = op.stay_s(x["stay"])
         likes = rng.poisson(views * base.likes_per_minute * np.exp(x["engagement"]) * stay_s / 60)
         per_view = op.units_per_view(base, x["stay"]) / UNITS_PER_ORDER * np.exp(x["conversion"])
         orders = rng.poisson(views * np.minimum(per_view, 1e3))

@@ -75,9 +75,10 @@ def known_calibration(truths: list[Truth]) -> Calibration:
 def session_plan(
     truths: list[Truth], sessions: Mapping[str, int], rng: np.random.Generator
 ) -> pl.DataFrame:
-    """Sessions to draw: per host ``sessions[host]`` rows with hours (lognormal around the
-    tier's reference duration), products presented (around the preset's) and start times one
-    to four days apart from 2021-06-01."""
+    """Sessions to draw: per host ``sessions[host]`` rows with hours (lognormal around 4 h,
+    on a lattice of half hours), products presented (lognormal around the preset's, on a
+    lattice of fives) and start times one to four days apart from 2021-06-01. The lattices
+    let sessions share their operators (`forecast.analysis.observation.operator`)."""
     rows = []
     for t in truths:
         base = base_influencer(t.tier)
@@ -85,7 +86,9 @@ def session_plan(
             start = datetime(2021, 6, 1) + timedelta(hours=float(rng.uniform(0, 48)))
             for _ in range(sessions[h]):
                 hours = float(np.clip(np.exp(rng.normal(math.log(4.0), 0.35)), 0.5, 16.0))
-                products = int(np.clip(np.exp(rng.normal(math.log(base.assortment), 0.4)), 1, 400))
+                hours = max(0.5, round(2.0 * hours) / 2.0)
+                products = float(np.exp(rng.normal(math.log(base.assortment), 0.4)))
+                products = int(np.clip(5 * round(products / 5), 1, 400)) or 1
                 rows.append(
                     {
                         "influencer": h,
@@ -111,7 +114,7 @@ def synthetic_history(
         pl.Series("units", sims["units"][:, 0]),
         pl.Series("gmv", np.round(sims["gmv"][:, 0], 2)),
         pl.Series("likes", sims["likes"][:, 0]),
-        pl.Series("avg_stay_s", np.round(sims["avg_stay_s"][:, 0], 3)),
+        pl.Series("avg_stay_s", np.round(sims["avg_stay_s"][:, 0], 3)).fill_nan(None),
     )
 
 
