@@ -1,4 +1,5 @@
-"""Bundled strategy files. `path(name)` gives the file of an example by name."""
+"""Bundled strategy files and data. `path(name)` gives the file of an example strategy by name,
+`data(name)` a bundled data file (``past_sessions.csv``, made by `make_past_sessions`)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ def path(name: str) -> Path:
     if stem not in available:
         raise ValueError(f"example = {name!r} is not bundled; available: {', '.join(available)}")
     return Path(str(resources.files(__name__).joinpath(stem + ".toml")))
+
+
+def data(name: str) -> Path:
+    """Path of the bundled data file ``name`` (e.g. ``past_sessions.csv``)."""
+    available = sorted(
+        p.name for p in resources.files(__name__).iterdir() if p.name.endswith(".csv")
+    )
+    if name not in available:
+        raise ValueError(f"data = {name!r} is not bundled; available: {', '.join(available)}")
+    return Path(str(resources.files(__name__).joinpath(name)))

@@ -175,3 +175,28 @@ def test_command_line_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         fc.report(portfolio, f"{d}/b")
         for name in ("results.parquet", "summary.parquet"):
             assert Path(d, "a", name).read_bytes() == Path(d, "b", name).read_bytes()
+
+
+def test_forecast_with_fitted_hosts_on_the_cluster_equals_the_local_run(
+    backend: DaskBackend,
+) -> None:
+    """Hosts fitted to past sessions (`fc.calibrate`) are influencers like any other: the
+    cluster gives the local run's bits (the fit itself simulates nothing)."""
+    import numpy as np
+
+    from forecast.analysis import synthetic as syn
+
+    rng = np.random.default_rng(2)
+    truths = [syn.draw_truth(fc.Tier.MID, 2, rng)]
+    plan = syn.session_plan(truths, {h: 6 for h in truths[0].hosts}, rng)
+    cal = fc.calibrate(syn.synthetic_history(truths, plan, seed=1), seed=3, draws=200)
+    serum = fc.Product("serum", list_price=199.0, unit_cost=40.0, category="beauty")
+    s = fc.Strategy(
+        (
+            fc.Session(cal.influencer("mid-0"), (serum,)),
+            fc.Session(cal.new_influencer("mid", "new"), (serum,), day=2.0),
+        )
+    )
+    local = fc.run(s, paths=9000, seed=5)
+    remote = fc.run(s, paths=9000, seed=5, backend=backend)
+    assert remote.paths.equals(local.paths)

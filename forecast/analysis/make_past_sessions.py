@@ -1,6 +1,6 @@
-"""Make ``past_sessions.csv``: sessions of 12 hosts (4 mega, 5 mid, 3 micro), June to August
-2021, simulated by the model itself (the cohort kernel through `forecast.run`) from known
-parameters, written beside it in ``past_sessions_truth.csv``.
+"""Make ``forecast/examples/past_sessions.csv``: sessions of 12 hosts (4 mega, 5 mid, 3
+micro), June to August 2021, simulated by the model itself (the cohort kernel through
+`forecast.run`) from known parameters, written beside it in ``past_sessions_truth.csv``.
 
 Each host's true levels are its tier's preset times exp(a), a drawn from N(0, tau) with
 MODEL.md's between-host sds; its sessions vary by the presets' session laws. A session is
@@ -10,7 +10,7 @@ GMV per unit (the host's level times a lognormal session spread of sd 0.45). One
 host: its sessions are the sessions of one campaign, distinct products each, so nothing
 carries from one to the next.
 
-    python -m forecast.examples.make_past_sessions        # about 15 minutes (the kernels'
+    python -m forecast.analysis.make_past_sessions        # about 15 minutes (the kernels'
                                                           # exact stay integrals per session)
 """
 
@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-import forecast as fc
 from forecast.analysis.observation import METRICS, PARAMETER, REFERENCE_PRICE, base_influencer
+from forecast.engine.run import run
+from forecast.model.entities import Product, Session, Strategy
 from forecast.model.enums import Tier
 from forecast.model.presets import SPREAD_CLASS
 from forecast.model.spread import BETWEEN_HOSTS
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "examples"
 SEED = 20210601
 #: Hosts per tier and sessions per host (drawn in this range).
 HOSTS = {Tier.MEGA: 4, Tier.MID: 5, Tier.MICRO: 3}
@@ -86,12 +87,12 @@ def host_sessions(
         products = int(np.clip(round(math.exp(rng.normal(math.log(base.assortment), 0.4))), 5, 90))
         price = REFERENCE_PRICE * math.exp(levels["price"] + PRICE_SIGMA * float(rng.normal()))
         stream = [
-            fc.Product(f"s{k}p{i}", list_price=price / (1 - DISCOUNT), discount=DISCOUNT)
+            Product(f"s{k}p{i}", list_price=price / (1 - DISCOUNT), discount=DISCOUNT)
             for i in range(products)
         ]
         day = (start - datetime(2021, 6, 1)).total_seconds() / 86_400
         sessions.append(
-            fc.Session(
+            Session(
                 inf,
                 tuple(stream),
                 day=day,
@@ -111,7 +112,7 @@ def host_sessions(
         )
         start += timedelta(days=float(rng.uniform(0.5, 1.5)) * 90.0 / count)
     seed = int(rng.integers(2**32))
-    result = fc.run(fc.Strategy(tuple(sessions), name=name), paths=1, seed=seed)
+    result = run(Strategy(tuple(sessions), name=name), paths=1, seed=seed)
     s = result.sessions.sort("session")
     frame = pl.DataFrame(rows)
     views = s.get_column("views").to_numpy()

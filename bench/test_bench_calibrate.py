@@ -1,0 +1,90 @@
+"""Calibration: fitting 1,000 past sessions of 20 hosts (every session of its own hours and
+products, so no operator is shared), alone and as ``forecast calibrate`` does it (fit, the
+in-sample predictive of every session, the HTML page); and a forecast with fitted hosts side
+by side with the same forecast with presets.
+
+    python -m pytest bench/test_bench_calibrate.py -q
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+import forecast as fc
+from bench.conftest import interleaved
+from forecast.analysis import synthetic as syn
+from forecast.analysis.observation import operator
+from forecast.model.enums import Tier
+from forecast.reporting.calibration_page import render
+
+PATHS = 10_000
+SEED = 2024
+
+
+@pytest.fixture(scope="module")
+def history() -> pl.DataFrame:
+    """1,000 sessions of 20 hosts (5 mega, 10 mid, 5 micro), 50 each, hours jittered off the
+    synthetic plan's lattice so that every session has an operator of its own."""
+    rng = np.random.default_rng(1)
+    truths = [
+        syn.draw_truth(Tier.MEGA, 5, rng),
+        syn.draw_truth(Tier.MID, 10, rng),
+        syn.draw_truth(Tier.MICRO, 5, rng),
+    ]
+    plan = syn.session_plan(truths, {h: 50 for t in truths for h in t.hosts}, rng)
+    plan = plan.with_columns(pl.col("hours") + pl.Series(rng.uniform(0.0, 0.49, plan.height)))
+    return syn.synthetic_history(truths, plan, seed=2)
+
+
+def fit(history: pl.DataFrame) -> fc.Calibration:
+    operator.cache_clear()  # cold: the operators are part of every fit
+    return fc.calibrate(history, seed=1)
+
+
+def test_fit_1000_sessions_of_20_hosts(benchmark: Any, record: Any, history: pl.DataFrame) -> None:
+    assert history.height == 1000
+    cal = benchmark.pedantic(lambda: fit(history), rounds=2, warmup_rounds=0)
+    record("calibrate, 1,000 sessions of 20 hosts (fit)", benchmark.stats.stats.median, "s")
+    assert len(cal.hosts) == 20
+
+
+def test_calibrate_command_work(benchmark: Any, record: Any, history: pl.DataFrame) -> None:
+    """What ``forecast calibrate`` does: fit, predictive of every session (2,000 draws),
+    the page."""
+
+    def whole() -> str:
+        cal = fit(history)
+        return render(cal, cal.predict(history, seed=1))
+
+    page = benchmark.pedantic(whole, rounds=2, warmup_rounds=0)
+    record("calibrate, 1,000 sessions: fit + predictive + page", benchmark.stats.stats.median, "s")
+    assert "PIT histograms" in page
+
+
+def test_forecast_with_fitted_hosts_vs_presets(
+    benchmark: Any, record: Any, record_ratio: Any, history: pl.DataFrame
+) -> None:
+    """A mid host then a micro host selling the serum, 10,000 paths: fitted hosts against
+    the presets of their tiers (warm: each strategy prepared once before timing)."""
+    cal = fc.calibrate(history, seed=1)
+    serum = fc.Product("serum", list_price=199.0, unit_cost=40.0, category="beauty")
+
+    def plan(a: fc.Influencer, b: fc.Influencer) -> fc.Strategy:
+        return fc.Strategy((fc.Session(a, (serum,)), fc.Session(b, (serum,), day=3.0)))
+
+    fitted = plan(cal.influencer("mid-0", name="a"), cal.influencer("micro-0", name="b"))
+    preset = plan(fc.Influencer.preset("mid", "a"), fc.Influencer.preset("micro", "b"))
+    for s in (fitted, preset):
+        fc.run(s, paths=100, seed=SEED)
+    r = interleaved(
+        benchmark,
+        lambda: fc.run(fitted, paths=PATHS, seed=SEED),
+        {"preset": lambda: fc.run(preset, paths=PATHS, seed=SEED)},
+    )
+    record("forecast with 2 fitted hosts, 10,000 paths", 1000 * r.median(), "ms")
+    record("forecast with 2 presets, 10,000 paths", 1000 * r.median("preset"), "ms")
+    record_ratio("forecast with presets vs fitted hosts, paths/s", r.ratio("preset", None))
