@@ -45,9 +45,15 @@ SHORT = (
     "bench/test_bench_cohort.py::test_cohort_run_vs_viewer_kernel",
 )
 ROUNDS = {"short": 5, "full": 7}
-#: The suites of the full run: all but the Dask scaling suite, which judges nothing and
-#: takes minutes (run it alone: python -m pytest bench/test_bench_cluster.py).
-FULL = ("bench", "--ignore=bench/test_bench_cluster.py")
+#: The suites of the full run: all but the Dask scaling suite and the two calibration fits,
+#: which judge nothing and take minutes (run them alone: python -m pytest
+#: bench/test_bench_cluster.py bench/test_bench_calibrate.py).
+FULL = (
+    "bench",
+    "--ignore=bench/test_bench_cluster.py",
+    "--deselect=bench/test_bench_calibrate.py::test_fit_1000_sessions_of_20_hosts",
+    "--deselect=bench/test_bench_calibrate.py::test_calibrate_command_work",
+)
 
 #: measure(tests, rounds) -> {"figures": {...}, "ratios": {...}} (see `bench.conftest`)
 Measure = Callable[[list[str], int], dict[str, Any]]

@@ -98,6 +98,7 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
     base: Influencer = obs["base"]
     views, host = obs["views"], obs["host"]
     seen = np.isfinite(views) & (views > 0)
+    per = np.where(seen, views, 1.0)  # a session no one watched says nothing per view
     ops: list[Operator] = obs["ops"]
     has_stay = seen & np.isfinite(obs["stay"]) & (np.nan_to_num(obs["stay"]) > 0)
     log_stay = np.array(
@@ -127,7 +128,7 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
     elif metric == "engagement":
         count = obs["likes"]
         ok = seen & np.isfinite(count)
-        y = np.log(np.maximum(count, 0.5) / views) - np.log(stay_min * base.likes_per_minute)
+        y = np.log(np.maximum(count, 0.5) / per) - np.log(stay_min * base.likes_per_minute)
         var = 1.0 / np.maximum(count, 1.0)
         cens = count <= 0
     elif metric == "conversion":
@@ -136,7 +137,7 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
         expected = np.array(
             [float(o.units_per_view(base, x)) for o, x in zip(ops, log_stay, strict=True)]
         )
-        y = np.log(np.maximum(count, 0.5) / views / expected)
+        y = np.log(np.maximum(count, 0.5) / per / expected)
         var = UNITS_NOISE / np.maximum(count, 1.0)
         cens = count <= 0
     else:  # price: GMV per unit, where both are known and positive

@@ -161,21 +161,35 @@ def products_seen(
     rate: np.ndarray,
     hours: float,
     n: int,
-    alpha: float,
+    alphas: np.ndarray,
     beta: float,
-) -> float:
-    """Expected products seen per arrival in a stream of ``n`` equal slots filling the
-    session, arrivals piecewise constant on bins: 1 (the slot the viewer arrives in) plus,
-    for every later slot start c, P(stay > c - t), averaged over each bin as
-    (F0(c - a) - F0(c - b)) / (b - a) with F0 the capped stay (`capped_stay`). The same
+) -> np.ndarray:
+    """Expected products seen per arrival, at each stay scale of ``alphas``, in a stream of
+    ``n`` equal slots filling the session, arrivals piecewise constant on bins: 1 (the slot
+    the viewer arrives in) plus, for every later slot start c, P(stay > c - t), averaged over
+    each bin [a, b) as (F0(c - a) - F0(c - b)) / (b - a) with F0 the capped stay. The same
     exposure test as the kernels (`stay.exposure_patterns`, which the tests compare)."""
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     if n <= 1:
-        return 1.0
+        return np.ones(alphas.size)
+    log_u, log_g0, _ = _stay_tables(beta)
     c = np.arange(1, n) * (hours / n)
-    hi = np.maximum(c[None, :] - t0[:, None], 0.0)
-    lo = np.maximum(c[None, :] - (t0 + width)[:, None], 0.0)
-    reach = (capped_stay(hi, alpha, beta) - capped_stay(lo, alpha, beta)).sum(axis=1) / width
-    return float(np.sum(rate * (1.0 + reach)) / np.sum(rate))
+    total = float(np.sum(rate))
+    out = np.empty(alphas.size)
+    parts = []
+    for edge, sign in ((t0, 1.0), (t0 + width, -1.0)):
+        d = (c[None, :] - edge[:, None]).ravel()
+        weight = np.repeat(rate / width, c.size)
+        keep = d > 0
+        parts.append((np.log(d[keep]), d[keep], sign * weight[keep]))
+    for k, alpha in enumerate(alphas):
+        reach = 0.0
+        for log_d, d, w in parts:
+            lu = log_d - math.log(alpha)
+            g = np.where(lu < log_u[0], d / alpha, np.exp(np.interp(lu, log_u, log_g0)))
+            reach += float(np.dot(w, g)) * alpha
+        out[k] = 1.0 + reach / total
+    return out
 
 
 @functools.lru_cache(maxsize=65536)
@@ -188,12 +202,12 @@ def operator(tier: Tier, hours: float, products: int, market: MarketParams) -> O
     t0, width, rate = arrivals.bins(hours, products, base.views_per_hour, market)
     alphas = dwell_scale_hours(base.dwell_mean_s, beta) * np.exp(X_GRID)
     log_stay = np.log(mean_stays(t0, width, rate, hours, alphas, beta) * 3600.0)
-    seen = [products_seen(t0, width, rate, hours, products, float(a), beta) for a in alphas]
+    seen = products_seen(t0, width, rate, hours, products, alphas, beta)
     cats = min(base.categories, products)
     dilution = (cats / market.reference_categories) ** -market.category_sensitivity[tier] * (
         products / market.reference_assortment
     ) ** -market.assortment_sensitivity[tier]
-    return Operator(float(rate.sum()), float(dilution), log_stay, np.log(np.array(seen)))
+    return Operator(float(rate.sum()), float(dilution), log_stay, np.log(seen))
 
 
 def law_parts(inf: Influencer, metric: str) -> tuple[post.Jumps, post.Prior]:

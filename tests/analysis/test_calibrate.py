@@ -34,7 +34,7 @@ MARKET = fc.MarketParams()
 
 def test_tables_are_the_engines_integrals() -> None:
     """The operator's stay integrals by table equal the engine's quadrature (relative 1e-5),
-    its products seen equal `stay.exposure_patterns` (1e-7)."""
+    its products seen equal those of `stay.exposure_patterns` (1e-6), at several stays."""
     y = np.geomspace(1e-7, 1e4, 3000)
     for beta in (1.5, 2.5, 6.0):
         exact = stay._moments(y, 0.3, beta)
@@ -43,11 +43,12 @@ def test_tables_are_the_engines_integrals() -> None:
             assert np.max(np.abs(t / e - 1.0)) < 1e-5
     for hours, n, dwell in ((5.5, 63, 100.0), (2.0, 12, 190.0), (0.5, 3, 60.0)):
         t0, w, r = arrivals.bins(hours, n, 1000.0, MARKET)
-        alpha = dwell_scale_hours(dwell, 2.5)
+        alpha = dwell_scale_hours(dwell, 2.5) * (1.0 if n > 10 else 7.0)
         edges = np.arange(n + 1) * hours / n
         pats = stay.exposure_patterns(t0, w, r, edges[:-1], edges[1:], alpha, 2.5)
         expected = float(np.sum(pats.rate * (pats.hi - pats.lo)) / r.sum())
-        assert products_seen(t0, w, r, hours, n, alpha, 2.5) == pytest.approx(expected, rel=1e-7)
+        seen = products_seen(t0, w, r, hours, n, np.array([alpha]), 2.5)[0]
+        assert seen == pytest.approx(expected, rel=1e-6)
         got = mean_stays(t0, w, r, hours, np.array([alpha, 3 * alpha]), 2.5)
         for g, a in zip(got, (alpha, 3 * alpha), strict=True):
             assert g == pytest.approx(stay.mean_stay(t0, w, r, hours, a, 2.5), rel=1e-5)

@@ -157,3 +157,12 @@ def test_one_host_and_one_session_are_fitted(tmp_path: Path) -> None:
         cal.influencer("Viya")
     with pytest.raises(ValueError, match="hosts of mega only"):
         cal.new_influencer("mid", "x")
+
+
+def test_a_session_no_one_watched_is_fitted(tmp_path: Path) -> None:
+    """0 views: a censored traffic observation, and nothing per view (no warning, which the
+    suite turns into an error)."""
+    p = write(tmp_path, with_row("Li,mega,2021-06-05,5,0,63,0,0,0,"))
+    cal = fc.calibrate(p, seed=1, draws=200)
+    assert cal.tiers[fc.Tier.MEGA].sessions["traffic"].tolist() == [3]
+    assert cal.tiers[fc.Tier.MEGA].sessions["conversion"].tolist() == [2]
