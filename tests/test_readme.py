@@ -37,3 +37,20 @@ def test_python_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         os.chdir(cwd)
     assert (tmp_path / "plan.parquet").exists()
     assert "profit" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_calibration_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The calibration section's Python block: two fitted hosts and a new one, as written."""
+    match = re.search(
+        r"## Calibrate to your own hosts' past sessions.*?```python\n(.*?)```", README, re.S
+    )
+    assert match is not None
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(match.group(1), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "fit" / "calibration.parquet").exists()
+    assert "profit" in capsys.readouterr().out

@@ -10,7 +10,7 @@ GMV per unit (the host's level times a lognormal session spread of sd 0.45). One
 host: its sessions are the sessions of one campaign, distinct products each, so nothing
 carries from one to the next.
 
-    python -m forecast.analysis.make_past_sessions        # about 15 minutes (the kernels'
+    python -m forecast.analysis.make_past_sessions        # about 20 minutes (the kernels'
                                                           # exact stay integrals per session)
 """
 

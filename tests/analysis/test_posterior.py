@@ -16,7 +16,8 @@ ranks narrowed that way are rejected here too (asserted).
 The 90 % posterior intervals of the host levels hold the truth in 85-95 % of cases: with
 `REPLICATIONS` x `HOSTS` = 1,800 levels (sd of the share about 0.007 if independent; hosts of
 one replication share their hyperparameters), a correct posterior leaves that band with
-probability below 1e-5.
+probability below 1e-5. (With 99 draws, the interval between their interpolated 5 % and
+95 % quantiles holds a draw of the same law with probability 0.892, not 0.90; this run: 0.879.)
 """
 
 from __future__ import annotations
