@@ -389,7 +389,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         f"Calibrated {_plural(len(cal.hosts), 'host')} on "
         f"{_plural(history.frame.height, 'session')} of {history.source} "
         f"(seed {cal.meta['seed']}, {cal.meta['draws']:,} draws, "
-        f"{cal.meta['fit_seconds']:.1f} s)\n"
+        f"{cal.seconds:.1f} s)\n"
     )
     summary = cal.summary().filter(pl.col("host").is_not_null())
     wide = summary.pivot("parameter", index=["tier", "host"], values="mean")

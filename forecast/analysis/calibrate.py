@@ -27,6 +27,7 @@ every forecast with a fitted influencer draw what the fit implies.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -246,6 +247,14 @@ class Calibration:
     tiers: Mapping[Tier, TierFit]
     meta: dict[str, Any]
     notes: tuple[str, ...] = field(default=())
+    seconds: float = 0.0
+    """How long the fit took, seconds (not saved: a saved fit is the same bytes for the same
+    data and seed)."""
+
+    @property
+    def market(self) -> MarketParams:
+        """The market the fit's operators used (its arrivals, stay and sensitivities)."""
+        return MarketParams(**self.meta["settings"]["market"])
 
     @property
     def hosts(self) -> dict[str, Tier]:
@@ -442,20 +451,15 @@ def calibrate(
             "grid": [post.N_SIGMA, post.N_TAU, post.N_MU, post.N_FINE, post.N_COARSE],
             "reference_price": REFERENCE_PRICE,
             "amateur_base_level": AMATEUR_BASE_LEVEL,
-            "market": {
-                "reference_discount": mkt.reference_discount,
-                "reference_categories": mkt.reference_categories,
-                "reference_assortment": mkt.reference_assortment,
-            },
+            "market": dataclasses.asdict(mkt),
         },
         "influencers": influencers,
         "new": new,
         "session_counts": {
             t.tier.value: {m: t.sessions[m].tolist() for m in METRICS} for t in tiers.values()
         },
-        "fit_seconds": round(time.perf_counter() - started, 3),
     }
-    return Calibration(tiers, meta, tuple(notes))
+    return Calibration(tiers, meta, tuple(notes), time.perf_counter() - started)
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -481,15 +485,10 @@ def load_calibration(path: str | Path) -> Calibration:
 
             a = np.stack([get("a", h) for h in hosts], axis=1)
             metrics[metric] = post.Posterior(get("mu"), get("tau"), get("sigma"), a, get("new"))
-            sessions[metric] = np.zeros(len(hosts), dtype=np.int64)
+            counts = meta["session_counts"][tier_value][metric]
+            sessions[metric] = np.asarray(counts, dtype=np.int64)
         products = np.array([meta["influencers"][h]["assortment"] for h in hosts], dtype=np.int64)
         tiers[tier] = TierFit(tier, hosts, metrics, sessions, products)
-    counts = meta.get("session_counts", {})
-    for t in tiers.values():
-        for metric in METRICS:
-            got = counts.get(t.tier.value, {}).get(metric)
-            if got is not None:
-                t.sessions[metric][:] = got
     return Calibration(tiers, meta, tuple(meta.get("notes", ())))
 
 

@@ -124,7 +124,7 @@ def predict(cal: Fit, sessions: Any, draws: int = 2000, seed: int = 0) -> pl.Dat
     (p05 .. p95), and where observed its value, mid-rank PIT and ``inside90``."""
     history = read_history(sessions, outcomes_required=False)
     frame = history.frame.with_row_index("session")
-    sims = simulate_sessions(cal, frame, draws, seed, MarketParams())
+    sims = simulate_sessions(cal, frame, draws, seed, cal.market)
     rows = []
     for k in OUTPUTS:
         sim = sims[k]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -69,7 +69,7 @@ def known_calibration(truths: list[Truth]) -> Calibration:
         }
         zero = {m: np.zeros(len(hosts), dtype=np.int64) for m in METRICS}
         tiers[t.tier] = TierFit(t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64))
-    return Calibration(tiers, {"kind": "truth"})
+    return Calibration(tiers, {"kind": "truth", "settings": {"market": asdict(MarketParams())}})
 
 
 def session_plan(

@@ -184,6 +184,9 @@ def test_determinism_same_data_same_seed_same_bits(tmp_path: Path) -> None:
     b = fc.calibrate(history, seed=9, draws=300)
     assert a.draws_table().equals(b.draws_table())
     assert a.meta["influencers"] == b.meta["influencers"]
+    a.save(tmp_path / "a.parquet")
+    b.save(tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     assert not fc.calibrate(history, seed=10, draws=300).draws_table().equals(a.draws_table())
     host = a.influencer("mid-0")
     new = a.new_influencer("mid", "fresh")
