@@ -368,17 +368,28 @@ class Calibration:
         file's metadata. Written whole or not at all."""
         write_table(self.draws_table(), {**self.meta, "notes": list(self.notes)}, path)
 
-    def predict(self, sessions: Any, draws: int = 2000, seed: int = 0) -> pl.DataFrame:
+    def predict(
+        self,
+        sessions: Any,
+        draws: int = 2000,
+        seed: int = 0,
+        *,
+        method: str = "model",
+        backend: Any = None,
+    ) -> pl.DataFrame:
         """Predictive distribution of sessions: ``sessions`` is a table of the history's
         format (`forecast.analysis.history`; influencer, tier, hours, and products where
         known); hosts not in the fit are new hosts of their tier. Returns one row per
-        session and metric (views, units, likes, avg_stay_s, gmv) with the predictive
+        session and output (views, units, likes, avg_stay_s, gmv) with the predictive
         p05, p25, p50, p75, p95 and, where the table has the observed value, ``observed``,
         its PIT (predictive CDF at the observed value, mid-rank for ties) and whether the
-        90 % interval holds it. See `forecast.analysis.predictive`."""
+        90 % interval holds it. ``method="model"`` (default) draws ``draws`` sessions from
+        the fit's laws; ``"kernel"`` forecasts each session with the simulator, ``draws``
+        paths each through `forecast.run` on ``backend`` (local threads, "dask", a Dask
+        client). See `forecast.analysis.predictive`."""
         from forecast.analysis.predictive import predict
 
-        return predict(self, sessions, draws=draws, seed=seed)
+        return predict(self, sessions, draws=draws, seed=seed, method=method, backend=backend)
 
 
 def calibrate(

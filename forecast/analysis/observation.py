@@ -8,7 +8,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -243,5 +243,9 @@ class Fit(Protocol):
 
     @property
     def market(self) -> MarketParams: ...
+
+    def influencer(self, host: str, name: str | None = None, **overrides: Any) -> Influencer: ...
+
+    def new_influencer(self, tier: Tier | str, name: str, **overrides: Any) -> Influencer: ...
 
     def level_draws(self, name: str | None, tier: Tier | None = None) -> dict[str, np.ndarray]: ...

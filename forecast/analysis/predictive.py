@@ -26,6 +26,7 @@ from forecast.analysis.observation import (
     REFERENCE_PRICE,
     UNITS_PER_ORDER,
     Fit,
+    TierFit,
     base_influencer,
     law_parts,
     operator,
@@ -64,6 +65,24 @@ def _effect(
     return np.asarray(sigma * core + jump - med)
 
 
+def _session_of(cal: Fit, row: dict[str, Any], i: int) -> tuple[TierFit, str | None, int]:
+    """The tier fit, the fitted host (None: a new host of the row's tier) and the products
+    presented of table row ``i``."""
+    tier = Tier(row["tier"])
+    host = row["influencer"] if row["influencer"] in cal.hosts else None
+    if host is None and tier not in cal.tiers:
+        raise ValueError(
+            f"row {i + 1}: influencer {row['influencer']!r} is not fitted and the "
+            f"calibration has no {tier.value} hosts to draw a new one from"
+        )
+    fit = cal.tiers[cal.hosts[host] if host is not None else tier]
+    products = row["products"]
+    if products is None:
+        products = int(fit.products[fit.hosts.index(host)]) if host is not None else 0
+        products = products or base_influencer(fit.tier).assortment
+    return fit, host, int(products)
+
+
 def simulate_sessions(
     cal: Fit, frame: pl.DataFrame, draws: int, seed: int, market: MarketParams
 ) -> dict[str, np.ndarray]:
@@ -74,22 +93,11 @@ def simulate_sessions(
     assert chol is not None
     for i, row in enumerate(frame.iter_rows(named=True)):
         rng = np.random.default_rng([seed, i])
-        tier = Tier(row["tier"])
-        host = row["influencer"] if row["influencer"] in cal.hosts else None
-        if host is None and tier not in cal.tiers:
-            raise ValueError(
-                f"row {i + 1}: influencer {row['influencer']!r} is not fitted and the "
-                f"calibration has no {tier.value} hosts to draw a new one from"
-            )
-        fit = cal.tiers[cal.hosts[host] if host is not None else tier]
+        fit, host, products = _session_of(cal, row, i)
         levels = cal.level_draws(host, fit.tier)
         pick = rng.integers(0, levels["traffic"].size, draws)
         base = base_influencer(fit.tier)
-        products = row["products"]
-        if products is None:
-            products = int(fit.products[fit.hosts.index(host)]) if host is not None else 0
-            products = products or base.assortment
-        op = operator(fit.tier, float(row["hours"]), int(products), market)
+        op = operator(fit.tier, float(row["hours"]), products, market)
         g = rng.standard_normal((3, draws))
         core = {
             "traffic": g[0],
@@ -119,12 +127,84 @@ def simulate_sessions(
     return out
 
 
-def predict(cal: Fit, sessions: Any, draws: int = 2000, seed: int = 0) -> pl.DataFrame:
+def kernel_sessions(
+    cal: Fit, frame: pl.DataFrame, paths: int, seed: int, backend: Any = None
+) -> dict[str, np.ndarray]:
+    """Draws [sessions, paths] of every output for the rows of ``frame``, by the simulator:
+    each session a `forecast.run` of its own (on ``backend``, as `forecast.run` takes it) with
+    the fitted influencer (a new host of its tier if not fitted) presenting a stream of its
+    products, every one counted, at the market's reference discount and priced at the host's
+    fitted GMV per unit. The kernels' products have fixed prices, so GMV is then multiplied
+    per path by the host's price level and session spread as the model draws them."""
+    from forecast.engine.run import run
+    from forecast.model.entities import Product, Session, Strategy
+
+    market = cal.market
+    d = market.reference_discount
+    out = {k: np.zeros((frame.height, paths)) for k in OUTPUTS}
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        fit, host, products = _session_of(cal, row, i)
+        name = f"session {i + 1}"
+        inf = (
+            cal.influencer(host, name=name)
+            if host is not None
+            else cal.new_influencer(fit.tier, name)
+        )
+        price_draws = cal.level_draws(host, fit.tier)["price"]
+        price = REFERENCE_PRICE * float(np.exp(np.mean(price_draws)))
+        stream = tuple(
+            Product(f"p{k}", list_price=price / (1.0 - d), discount=d) for k in range(products)
+        )
+        session = Session(
+            inf,
+            stream,
+            hours=float(row["hours"]),
+            assortment=products,
+            categories=min(base_influencer(fit.tier).categories, products),
+            positions=tuple(range(products)),
+        )
+        r = run(Strategy((session,), market, name), paths=paths, seed=seed, backend=backend)
+        views = r.paths.get_column("views").to_numpy().astype(np.float64)
+        watch = r.sessions.sort("path").get_column("watch_hours").to_numpy()
+        rng = np.random.default_rng([seed, i, 1])
+        pick = rng.integers(0, price_draws.size, paths)
+        sigma = fit.metrics["price"].sigma[pick]
+        spread = price_draws[pick] - np.mean(price_draws) + sigma * rng.standard_normal(paths)
+        out["views"][i] = views
+        out["units"][i] = r.paths.get_column("units").to_numpy()
+        out["likes"][i] = r.paths.get_column("likes").to_numpy()
+        out["avg_stay_s"][i] = np.where(views > 0, watch * 3600.0 / np.maximum(views, 1.0), np.nan)
+        out["gmv"][i] = r.paths.get_column("gmv").to_numpy() * np.exp(spread)
+    return out
+
+
+#: Ways `predict` draws sessions.
+METHODS = ("model", "kernel")
+
+
+def predict(
+    cal: Fit,
+    sessions: Any,
+    draws: int = 2000,
+    seed: int = 0,
+    method: str = "model",
+    backend: Any = None,
+) -> pl.DataFrame:
     """`Calibration.predict`: one row per session and output with the predictive quantiles
-    (p05 .. p95), and where observed its value, mid-rank PIT and ``inside90``."""
+    (p05 .. p95), and where observed its value, mid-rank PIT and ``inside90``. ``method``:
+    "model" draws from the fit's laws (`simulate_sessions`, fast); "kernel" runs every
+    session through the simulator (`kernel_sessions`, ``draws`` paths each, on ``backend``;
+    0.5-5 s a session for its stay integrals)."""
+    from forecast.model import validation as v
+
+    v.choice("predict", "method", method, METHODS)
+    n = v.integer("predict", "draws", draws, 10, 1_000_000)
     history = read_history(sessions, outcomes_required=False)
     frame = history.frame.with_row_index("session")
-    sims = simulate_sessions(cal, frame, draws, seed, cal.market)
+    if method == "kernel":
+        sims = kernel_sessions(cal, frame, n, seed, backend)
+    else:
+        sims = simulate_sessions(cal, frame, n, seed, cal.market)
     rows = []
     for k in OUTPUTS:
         sim = sims[k]
@@ -166,4 +246,4 @@ def coverage(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-__all__ = ["OUTPUTS", "coverage", "predict", "simulate_sessions"]
+__all__ = ["METHODS", "OUTPUTS", "coverage", "kernel_sessions", "predict", "simulate_sessions"]

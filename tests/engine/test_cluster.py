@@ -200,3 +200,23 @@ def test_forecast_with_fitted_hosts_on_the_cluster_equals_the_local_run(
     local = fc.run(s, paths=9000, seed=5)
     remote = fc.run(s, paths=9000, seed=5, backend=backend)
     assert remote.paths.equals(local.paths)
+
+
+def test_kernel_predictive_of_a_calibration_on_the_cluster(backend: DaskBackend) -> None:
+    """`Calibration.predict(method="kernel")` runs its sessions on the backend, with the
+    local run's bits."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.analysis import synthetic as syn
+
+    rng = np.random.default_rng(4)
+    truths = [syn.draw_truth(fc.Tier.MICRO, 2, rng)]
+    plan = syn.session_plan(truths, {h: 5 for h in truths[0].hosts}, rng)
+    cal = fc.calibrate(syn.synthetic_history(truths, plan, seed=1), seed=3, draws=200)
+    table = pl.DataFrame(
+        {"influencer": ["micro-0"], "tier": ["micro"], "hours": [1.0], "products": [3]}
+    )
+    local = cal.predict(table, draws=5000, seed=2, method="kernel")
+    remote = cal.predict(table, draws=5000, seed=2, method="kernel", backend=backend)
+    assert remote.equals(local)
