@@ -116,6 +116,19 @@ def check_writable_dir(directory: Path, given: str) -> None:
     os.unlink(probe)
 
 
+def check_out_dir(given: str, why: str) -> Path:
+    """``--out DIR`` checked before any work: not a file (``why`` says what needs the
+    directory), and the nearest existing parent writable (`check_writable_dir`)."""
+    out = Path(given)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {given!r} is a file; {why}")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    check_writable_dir(probe, given)
+    return out
+
+
 def check_out_file(given: str, force: bool) -> None:
     """Refuse, before anything is simulated, an ``--out`` file that cannot or should not be
     written: a directory, a place where no file can be made, or an existing file that is not
@@ -303,13 +316,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"forecast: {text}", file=sys.stderr)
 
     pf = load_portfolio(args.portfolio)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {args.out!r} is a file; the report needs a directory")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    check_writable_dir(probe, args.out)
+    check_out_dir(args.out, "the report needs a directory")
     try:
         with _backend(args) as backend:
             done = report(
@@ -362,13 +369,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from forecast.reporting.calibration_page import render
     from forecast.results.io import staged
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {args.out!r} is a file; calibrate writes a directory")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    check_writable_dir(probe, args.out)
+    out = check_out_dir(args.out, "calibrate writes a directory")
     history = read_history(args.sessions)
     for note in history.notes:
         print(f"forecast: {note}", file=sys.stderr)
