@@ -109,3 +109,58 @@ def test_report_has_no_script_and_no_outside_reference(page_file: tuple[Path, in
     assert all(v.startswith(("data:image/png;base64,", "#")) for v in values), "outside link"
     assert not re.search(r'\b(?:src|href)\s*=\s*[^"\s]', html)  # every value quoted
     assert "@import" not in html and "url(" not in html
+
+
+@pytest.fixture(scope="module")
+def calibration_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """calibration.html of a small history with a host name that needs escaping, and how
+    many hosts it shows."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.analysis import synthetic as syn
+    from forecast.cli import main
+
+    rng = np.random.default_rng(8)
+    truths = [syn.draw_truth(fc.Tier.MID, 2, rng)]
+    plan = syn.session_plan(truths, {h: 6 for h in truths[0].hosts}, rng)
+    history = syn.synthetic_history(truths, plan, seed=1).with_columns(
+        pl.col("influencer").replace("mid-1", 'Li <b>"Jiaqi"</b> & co')
+    )
+    d = tmp_path_factory.mktemp("calibration")
+    history.write_csv(d / "past.csv")
+    assert main(["calibrate", str(d / "past.csv"), "--out", str(d / "fit"), "--draws", "200"]) == 0
+    return d / "fit" / "calibration.html", 2
+
+
+def test_calibration_page_renders_every_figure_and_fetches_nothing(
+    calibration_page: tuple[Path, int],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path, hosts = calibration_page
+    chromium = _chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_load_state("networkidle")
+            images = page.evaluate(
+                """() => Array.from(document.images).map(i => ({
+                    alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))"""
+            )
+            headings = page.eval_on_selector_all("h3", "hs => hs.map(h => h.textContent)")
+        finally:
+            browser.close()
+    assert len(images) == 1 + hosts  # the PIT histograms and one figure per host
+    for img in images:
+        assert img["complete"] and img["w"] > 100 and img["h"] > 100, img
+    assert requests == [path.as_uri()]
+    assert 'Li <b>"Jiaqi"</b> & co (mid)' in headings  # shown as text, escaped
+    html = path.read_text()
+    assert "<script" not in html.lower()
+    values = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', html)
+    assert values and all(v.startswith("data:image/png;base64,") for v in values)
