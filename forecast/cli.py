@@ -6,6 +6,7 @@
                      [--method M]
     forecast report PORTFOLIO.toml --out DIR [--resume] [--threads T]
     forecast calibrate SESSIONS --out DIR [--seed S] [--draws N]
+    forecast predict FIT SESSIONS [--out FILE.parquet] [--method M] [--draws N] [--seed S]
     forecast demo [--paths N]
 
 run, compare and report also take ``--cluster ADDRESS`` (a Dask scheduler) or ``--workers N``
@@ -50,6 +51,7 @@ EXAMPLES = """examples:
   forecast compare mega_first.toml micro_first.toml --seed 7
   forecast report portfolio.toml --out report/    Parquet files and an HTML page
   forecast calibrate past_sessions.csv --out fit/ fit hosts to their past sessions
+  forecast predict fit/calibration.parquet august.csv   predictive of later sessions
 
 Strategy files are TOML (format: python -c "import forecast.model.strategy_file as m;
 help(m)"); bundled examples are in forecast/examples/. Bad input prints one line and
@@ -402,6 +404,44 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from forecast.analysis.calibrate import load_calibration
+    from forecast.analysis.predictive import coverage
+
+    if args.out:
+        check_out_file(args.out, args.force)
+    cal = load_calibration(args.calibration)
+    with _backend(args) as backend:
+        table = cal.predict(
+            args.sessions, draws=args.draws, seed=args.seed, method=args.method, backend=backend
+        )
+    if args.out:  # written before anything is printed
+        from forecast.results.io import atomic_write
+
+        try:
+            atomic_write(args.out, table.write_parquet)
+        except OSError as err:
+            raise _write_failed(args.out, err) from None
+    sessions = table.get_column("session").n_unique()
+    print(
+        f"Predictive of {_plural(sessions, 'session')} from {args.calibration} "
+        f"({args.method}, {args.draws:,} draws each, seed {args.seed})\n"
+    )
+    cov = coverage(table)
+    if cov.height:
+        print("share inside the 90 % predictive interval:")
+        print(_show(cov, precision=3))
+    else:
+        wide = table.pivot("output", index=["session", "influencer"], values="p50")
+        print("predictive medians (p50; the table has p05-p95):")
+        print(_show(wide.with_columns(pl.exclude("session", "influencer").round(1))))
+    if args.out:
+        print(f"\nwritten: {args.out}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from forecast import examples
@@ -519,6 +559,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal.add_argument("--seed", type=_count, default=0, help="seed of the posterior draws (0)")
     p_cal.add_argument("--draws", type=_count, default=1000, help="posterior draws kept (1000)")
     p_cal.set_defaults(func=_cmd_calibrate)
+    p_pred = sub.add_parser(
+        "predict", help="predictive distribution of sessions from a calibration (and coverage)"
+    )
+    p_pred.add_argument("calibration", help="calibration.parquet written by forecast calibrate")
+    p_pred.add_argument(
+        "sessions", help="sessions to predict, the history's format (views etc. optional)"
+    )
+    p_pred.add_argument("--out", default=None, help="write the predictive table (Parquet)")
+    p_pred.add_argument("--force", action="store_true", help="replace a non-Parquet --out file")
+    p_pred.add_argument(
+        "--method",
+        default="model",
+        choices=["model", "kernel"],
+        help="model: draws from the fit's laws (fast); kernel: each session by the simulator",
+    )
+    p_pred.add_argument("--draws", type=_count, default=2000, help="draws (paths) a session")
+    p_pred.add_argument("--seed", type=_count, default=0, help="seed (0)")
+    _cluster_options(p_pred)
+    p_pred.set_defaults(func=_cmd_predict, threads=None)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")

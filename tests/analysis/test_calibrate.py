@@ -438,3 +438,31 @@ def test_predict_by_the_kernel(small_fit: tuple[fc.Calibration, Path]) -> None:
         cal.predict(table, method="mcmc")
     with pytest.raises(ValueError, match="draws = 1 is not allowed"):
         cal.predict(table, draws=1)
+
+
+def test_predict_on_the_command_line(
+    small_fit: tuple[fc.Calibration, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """forecast predict: the predictive table written whole, coverage printed when the
+    sessions have outcomes, medians when not; bad input one line, exit 2."""
+    cal, directory = small_fit
+    fit = directory / "calibration.parquet"
+    out = tmp_path / "pred.parquet"
+    assert main(["predict", str(fit), str(directory / "past.csv"), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Predictive of 50 sessions" in said and "share inside the 90 %" in said
+    expected = cal.predict(directory / "past.csv")
+    assert pl.read_parquet(out).equals(expected)
+    plan = tmp_path / "plan.csv"
+    plan.write_text("influencer,tier,hours,products\nmid-0,mid,2.5,30\nnew one,mega,4,60\n")
+    assert main(["predict", str(fit), str(plan)]) == 0
+    assert "predictive medians" in capsys.readouterr().out
+    for args, message in (
+        ([str(tmp_path / "none.parquet"), str(plan)], "does not exist"),
+        ([str(directory / "past.csv"), str(plan)], "is not a Parquet file"),
+        ([str(fit), str(plan), "--out", str(tmp_path)], "is a directory"),
+        ([str(fit), str(plan), "--draws", "0"], "draws = 0 is not allowed"),
+    ):
+        assert main(["predict", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
