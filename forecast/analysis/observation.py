@@ -129,11 +129,6 @@ def _moments(y: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     return alpha * f0, alpha * alpha * f1
 
 
-def capped_stay(y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """E[min(D, y)], hours, for y >= 0 (`stay.expected_stay` by table)."""
-    return _moments(y, alpha, beta)[0]
-
-
 def mean_stays(
     t0: np.ndarray,
     width: np.ndarray,
