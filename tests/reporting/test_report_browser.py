@@ -8,10 +8,13 @@ Without Chromium the test is skipped locally, and fails where FORECAST_REQUIRE_B
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,10 +62,12 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return done.html_path, 3
 
 
-def test_report_renders_every_figure_and_fetches_nothing(page_file: tuple[Path, int]) -> None:
+@contextlib.contextmanager
+def loaded(path: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """The page at ``path`` loaded in headless Chromium, with every request it made and
+    every error it logged."""
     from playwright.sync_api import sync_playwright
 
-    path, campaigns = page_file
     chromium = _chromium()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
@@ -75,16 +80,22 @@ def test_report_renders_every_figure_and_fetches_nothing(page_file: tuple[Path, 
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_load_state("networkidle")
-            images = page.evaluate(
-                """() => Array.from(document.images).map(i => ({
-                    alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
-                    shown: i.getBoundingClientRect().width * i.getBoundingClientRect().height,
-                    src: i.currentSrc.slice(0, 22)}))"""
-            )
-            title = page.title()
-            description = page.inner_text("p.note")
+            yield page, requests, errors
         finally:
             browser.close()
+
+
+def test_report_renders_every_figure_and_fetches_nothing(page_file: tuple[Path, int]) -> None:
+    path, campaigns = page_file
+    with loaded(path) as (page, requests, errors):
+        images = page.evaluate(
+            """() => Array.from(document.images).map(i => ({
+                alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
+                shown: i.getBoundingClientRect().width * i.getBoundingClientRect().height,
+                src: i.currentSrc.slice(0, 22)}))"""
+        )
+        title = page.title()
+        description = page.inner_text("p.note")
     # two figures across campaigns, and two per campaign
     assert len(images) == 2 + 2 * campaigns
     for img in images:
@@ -136,25 +147,14 @@ def calibration_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, in
 def test_calibration_page_renders_every_figure_and_fetches_nothing(
     calibration_page: tuple[Path, int],
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     path, hosts = calibration_page
-    chromium = _chromium()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri(), wait_until="load")
-            page.wait_for_load_state("networkidle")
-            images = page.evaluate(
-                """() => Array.from(document.images).map(i => ({
-                    alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))"""
-            )
-            headings = page.eval_on_selector_all("h3", "hs => hs.map(h => h.textContent)")
-        finally:
-            browser.close()
+    with loaded(path) as (page, requests, errors):
+        images = page.evaluate(
+            """() => Array.from(document.images).map(i => ({
+                alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))"""
+        )
+        headings = page.eval_on_selector_all("h3", "hs => hs.map(h => h.textContent)")
+    assert errors == []
     assert len(images) == 1 + hosts  # the PIT histograms and one figure per host
     for img in images:
         assert img["complete"] and img["w"] > 100 and img["h"] > 100, img
