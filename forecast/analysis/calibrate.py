@@ -55,7 +55,12 @@ from forecast.analysis.observation import (
 )
 from forecast.engine.run import check_seed
 from forecast.model import validation as v
-from forecast.model.entities import Influencer, MarketParams
+from forecast.model.entities import (
+    MAX_TRAFFIC_SIGMA,
+    MAX_VIEWS_PER_HOUR,
+    Influencer,
+    MarketParams,
+)
 from forecast.model.enums import Tier
 from forecast.model.fitted import (
     CALIBRATION_KIND,
@@ -181,23 +186,24 @@ def _fit_tier(
     return TierFit(tier, hosts, fits, counts, np.round(prod).astype(np.int64))
 
 
-#: Bounds of the fitted Influencer fields (`forecast.model.entities`); a fit beyond one is
-#: capped there and says so in `Calibration.notes`.
+#: Bounds of the fitted Influencer fields, as `forecast.model.entities` checks them (every
+#: sd and sigma field has the traffic sigma's bound; a test holds each to the model's); a
+#: fit beyond one is capped there and says so in `Calibration.notes`.
 FIELD_BOUNDS = {
-    "views_per_hour": 1e9,
+    "views_per_hour": MAX_VIEWS_PER_HOUR,
     "dwell_mean_s": 86_400.0,
     "likes_per_minute": 1_000.0,
     "comments_per_minute": 1_000.0,
     "gifts_per_hour": 100_000.0,
     "conversion": 1.0,
-    "traffic_sigma": 3.0,
-    "conversion_sigma": 3.0,
-    "engagement_sigma": 3.0,
-    "stay_sigma": 3.0,
-    "host_traffic_sd": 3.0,
-    "host_conversion_sd": 3.0,
-    "host_engagement_sd": 3.0,
-    "host_stay_sd": 3.0,
+    "traffic_sigma": MAX_TRAFFIC_SIGMA,
+    "conversion_sigma": MAX_TRAFFIC_SIGMA,
+    "engagement_sigma": MAX_TRAFFIC_SIGMA,
+    "stay_sigma": MAX_TRAFFIC_SIGMA,
+    "host_traffic_sd": MAX_TRAFFIC_SIGMA,
+    "host_conversion_sd": MAX_TRAFFIC_SIGMA,
+    "host_engagement_sd": MAX_TRAFFIC_SIGMA,
+    "host_stay_sd": MAX_TRAFFIC_SIGMA,
 }
 
 

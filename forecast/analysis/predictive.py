@@ -31,7 +31,9 @@ from forecast.analysis.observation import (
     law_parts,
     operator,
 )
-from forecast.model.entities import MarketParams
+from forecast.engine.run import run
+from forecast.model import validation as v
+from forecast.model.entities import MarketParams, Product, Session, Strategy
 from forecast.model.enums import Tier
 
 #: Outputs predicted, with the history column each is checked against.
@@ -136,9 +138,6 @@ def kernel_sessions(
     products, every one counted, at the market's reference discount and priced at the host's
     fitted GMV per unit. The kernels' products have fixed prices, so GMV is then multiplied
     per path by the host's price level and session spread as the model draws them."""
-    from forecast.engine.run import run
-    from forecast.model.entities import Product, Session, Strategy
-
     market = cal.market
     d = market.reference_discount
     out = {k: np.zeros((frame.height, paths)) for k in OUTPUTS}
@@ -195,8 +194,6 @@ def predict(
     "model" draws from the fit's laws (`simulate_sessions`, fast); "kernel" runs every
     session through the simulator (`kernel_sessions`, ``draws`` paths each, on ``backend``;
     0.5-5 s a session for its stay integrals)."""
-    from forecast.model import validation as v
-
     v.choice("predict", "method", method, METHODS)
     n = v.integer("predict", "draws", draws, 10, 1_000_000)
     history = read_history(sessions, outcomes_required=False)

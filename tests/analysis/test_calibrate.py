@@ -13,7 +13,7 @@ import pytest
 
 import forecast as fc
 from forecast.analysis import synthetic as syn
-from forecast.analysis.calibrate import _fitted_fields
+from forecast.analysis.calibrate import FIELD_BOUNDS, _fitted_fields
 from forecast.analysis.observation import (
     METRICS,
     _moments,
@@ -466,3 +466,14 @@ def test_predict_on_the_command_line(
         assert main(["predict", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_BOUNDS))
+def test_field_bounds_are_the_models(field: str) -> None:
+    """Each cap of a fitted field is exactly the bound `Influencer` checks: the cap itself
+    is accepted, a little more is refused."""
+    bound = FIELD_BOUNDS[field]
+    base = base_influencer(Tier.MID)
+    base.replace(**{field: bound})
+    with pytest.raises(ValueError, match=field):
+        base.replace(**{field: bound * 1.001})
