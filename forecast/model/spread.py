@@ -28,6 +28,7 @@ to the figures.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,6 +140,9 @@ class EffectLaw:
         return min(1.0, max(0.0, total))
 
     def _raw_quantile(self, p: float) -> float:
+        return _raw_quantile(self, p)
+
+    def _bisect(self, p: float) -> float:
         lo, hi = -200.0, 200.0
         for _ in range(200):
             mid = 0.5 * (lo + hi)
@@ -294,3 +298,11 @@ FITTED: dict[tuple[str, str], EffectLaw] = {
     ("celebrity", "stay"): EffectLaw(0.0425, 0.3708, 0.258, 0.4, 0.1888),
     ("KOL", "stay"): EffectLaw(0.1041, 0.1165, 0.4292, 0.4, 0.1298),
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def _raw_quantile(law: EffectLaw, p: float) -> float:
+    """`EffectLaw._bisect`, remembered per (law, p): compiling a strategy asks for the same
+    quantiles of each host's laws again and again (a plan search compiles thousands of
+    strategies of a few hosts). Pure, so a remembered value has the same bits."""
+    return law._bisect(p)
