@@ -110,7 +110,7 @@ class StrategyFileError(ValueError):
     """A strategy file or dict that cannot be read; the message names file, table and key."""
 
 
-def _check_keys(
+def check_keys(
     where: str, table: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()
 ) -> Mapping[str, Any]:
     if not isinstance(table, Mapping):
@@ -180,23 +180,22 @@ def _fitted(where: str, table: dict[str, Any], root: Path | None) -> Influencer:
         raise StrategyFileError(f"{where}: {err}" if where not in str(err) else str(err)) from None
 
 
-def strategy_from_dict(
-    data: Mapping[str, Any], source: str = "strategy", root: Path | None = None
-) -> Strategy:
-    """Build and validate a Strategy from the file structure; errors name ``source``;
-    ``root``: the folder relative calibration paths are read from (a file's own)."""
-    _check_keys(source, data, _TOP, ("sessions",))
+def market_from_dict(source: str, table: Any) -> MarketParams:
+    """The ``[market]`` table of a file (any `MarketParams` field); errors name ``source``."""
     try:
-        market = MarketParams(**_check_keys(f"{source}: [market]", data.get("market", {}), _MARKET))
+        return MarketParams(**check_keys(f"{source}: [market]", table, _MARKET))
     except StrategyFileError:
         raise
     except _BAD_VALUE as err:
         raise StrategyFileError(f"{source}: {err}") from None
 
+
+def products_from_list(source: str, tables: Any) -> dict[str, Product]:
+    """The ``[[products]]`` of a file, by name; errors name ``source`` and the table."""
     products: dict[str, Product] = {}
-    for i, raw in enumerate(_list_of_tables(f"{source}: products", data.get("products", []))):
+    for i, raw in enumerate(_list_of_tables(f"{source}: products", tables)):
         where = f"{source}: [[products]] #{i + 1}"
-        table = _check_keys(where, raw, _PRODUCT, ("name", "list_price"))
+        table = check_keys(where, raw, _PRODUCT, ("name", "list_price"))
         _name(where, table, "name")
         try:
             p = Product(**table)
@@ -205,12 +204,22 @@ def strategy_from_dict(
         if p.name in products:
             raise StrategyFileError(f"{where}: product name {p.name!r} is defined twice")
         products[p.name] = p
+    return products
 
+
+def influencers_from_list(
+    source: str, tables: Any, root: Path | None, extra: tuple[str, ...] = ()
+) -> dict[str, Influencer]:
+    """The ``[[influencers]]`` of a file, by name (presets with overrides, or fitted hosts);
+    errors name ``source`` and the table. Keys in ``extra`` are allowed and left out (the
+    caller reads them from the tables itself)."""
     influencers: dict[str, Influencer] = {}
-    for i, raw in enumerate(_list_of_tables(f"{source}: influencers", data.get("influencers", []))):
+    for i, raw in enumerate(_list_of_tables(f"{source}: influencers", tables)):
         where = f"{source}: [[influencers]] #{i + 1}"
         if isinstance(raw, Mapping) and "calibration" in raw:
-            table = dict(_check_keys(where, raw, _INFLUENCER + _FITTED, ("name",)))
+            table = dict(check_keys(where, raw, _INFLUENCER + _FITTED + extra, ("name",)))
+            for key in extra:
+                table.pop(key, None)
             inf = _fitted(where, table, root)
             if inf.name in influencers:
                 raise StrategyFileError(f"{where}: influencer name {inf.name!r} is defined twice")
@@ -218,7 +227,9 @@ def strategy_from_dict(
             continue
         if isinstance(raw, Mapping) and "host" in raw:
             raise StrategyFileError(f'{where}: host = ... needs calibration = "FILE" beside it')
-        table = dict(_check_keys(where, raw, _INFLUENCER, ("name", "tier")))
+        table = dict(check_keys(where, raw, _INFLUENCER + extra, ("name", "tier")))
+        for key in extra:
+            table.pop(key, None)
         name, tier = _name(where, table, "name"), table.pop("tier")
         del table["name"]
         try:
@@ -228,11 +239,23 @@ def strategy_from_dict(
         if inf.name in influencers:
             raise StrategyFileError(f"{where}: influencer name {inf.name!r} is defined twice")
         influencers[inf.name] = inf
+    return influencers
+
+
+def strategy_from_dict(
+    data: Mapping[str, Any], source: str = "strategy", root: Path | None = None
+) -> Strategy:
+    """Build and validate a Strategy from the file structure; errors name ``source``;
+    ``root``: the folder relative calibration paths are read from (a file's own)."""
+    check_keys(source, data, _TOP, ("sessions",))
+    market = market_from_dict(source, data.get("market", {}))
+    products = products_from_list(source, data.get("products", []))
+    influencers = influencers_from_list(source, data.get("influencers", []), root)
 
     sessions: list[Session] = []
     for i, raw in enumerate(_list_of_tables(f"{source}: sessions", data["sessions"])):
         where = f"{source}: [[sessions]] #{i + 1}"
-        table = dict(_check_keys(where, raw, _SESSION, ("influencer", "products")))
+        table = dict(check_keys(where, raw, _SESSION, ("influencer", "products")))
         who = _name(where, table, "influencer")
         del table["influencer"]
         if who not in influencers:
@@ -356,3 +379,78 @@ def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
         "influencers": influencers,
         "sessions": sessions,
     }
+
+
+def _toml_value(x: Any) -> Any:
+    """A value as TOML writes it: enums as their text, tier tables as tables."""
+    if isinstance(x, TierValues):
+        return {k: val for k, val in dataclasses.asdict(x).items() if val is not None}
+    if isinstance(x, str):
+        return str(x)  # an enum's text
+    if isinstance(x, tuple):
+        return list(x)
+    return x
+
+
+def strategy_toml(strategy: Strategy, header: str = "") -> str:
+    """``strategy`` as a strategy file (TOML) that `load` reads back to an equal strategy.
+
+    Readable rather than exhaustive: an influencer is its tier and the fields that differ
+    from that tier's preset, the market only the fields that differ from the defaults.
+    ``header``: comment lines put first (each line gets ``# ``)."""
+    import tomli_w
+
+    default_market = MarketParams()
+    market = {
+        f.name: _toml_value(getattr(strategy.market, f.name))
+        for f in dataclasses.fields(MarketParams)
+        if getattr(strategy.market, f.name) != getattr(default_market, f.name)
+    }
+    products = [
+        {
+            f.name: _toml_value(getattr(p, f.name))
+            for f in dataclasses.fields(Product)
+            if getattr(p, f.name) is not None
+        }
+        for p in strategy.products
+    ]
+    influencers = []
+    for inf in strategy.influencers:
+        keys = ("video_level", "live_level") + (("channel",) if inf.tier is Tier.AMATEUR else ())
+        given = {k: getattr(inf, k) for k in keys if getattr(inf, k) is not None}
+        preset = Influencer.preset(inf.tier, inf.name, **given)
+        table: dict[str, Any] = {"name": inf.name, "tier": str(inf.tier)}
+        for f in dataclasses.fields(Influencer):
+            value = getattr(inf, f.name)
+            if f.name in ("name", "tier") or value is None:
+                continue
+            if f.name in given or value != getattr(preset, f.name):
+                table[f.name] = _toml_value(value)
+        influencers.append(table)
+    sessions = []
+    for s in strategy.sessions:
+        row: dict[str, Any] = {
+            "influencer": s.influencer.name,
+            "products": [p.name for p in s.products],
+            "day": s.day,
+            "hours": s.hours,
+            "assortment": s.assortment,
+            "categories": s.categories,
+            "positions": list(s.positions or ()),
+            "label": s.label,
+        }
+        if s.discounts:
+            row["discounts"] = dict(s.discounts)
+        if s.fit != 1.0:
+            row["fit"] = s.fit
+        if s.format.value != "live":
+            row.update(format=s.format.value, days=s.days)
+        if s.episode != 1:
+            row["episode"] = s.episode
+        sessions.append(row)
+    data: dict[str, Any] = {"name": strategy.name}
+    if market:
+        data["market"] = market
+    data.update(products=products, influencers=influencers, sessions=sessions)
+    lines = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
+    return lines + tomli_w.dumps(data)
