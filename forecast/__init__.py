@@ -41,6 +41,10 @@ from forecast.results.result import Forecast
 if TYPE_CHECKING:
     from forecast.analysis.calibrate import Calibration, calibrate, load_calibration
     from forecast.analysis.history import HistoryError
+    from forecast.analysis.objective import Objective
+    from forecast.analysis.optimize import Optimization, OptimizationInterrupted, optimize
+    from forecast.analysis.plan_space import Plan, PlanSpace, load_space, space_from_dict
+    from forecast.reporting.optimize_page import write as write_optimization
 
 __version__ = "0.1.0"
 
@@ -51,6 +55,15 @@ _LAZY = {
     "calibrate": "forecast.analysis.calibrate",
     "load_calibration": "forecast.analysis.calibrate",
     "HistoryError": "forecast.analysis.history",
+    "Objective": "forecast.analysis.objective",
+    "Optimization": "forecast.analysis.optimize",
+    "OptimizationInterrupted": "forecast.analysis.optimize",
+    "optimize": "forecast.analysis.optimize",
+    "Plan": "forecast.analysis.plan_space",
+    "PlanSpace": "forecast.analysis.plan_space",
+    "load_space": "forecast.analysis.plan_space",
+    "space_from_dict": "forecast.analysis.plan_space",
+    "write_optimization": "forecast.reporting.optimize_page:write",
 }
 
 
@@ -58,7 +71,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attr = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attr or name)
     raise AttributeError(f"module 'forecast' has no attribute {name!r}")
 
 
@@ -72,6 +86,11 @@ __all__ = [
     "HistoryError",
     "Influencer",
     "MarketParams",
+    "Objective",
+    "Optimization",
+    "OptimizationInterrupted",
+    "Plan",
+    "PlanSpace",
     "Portfolio",
     "PortfolioError",
     "Product",
@@ -89,9 +108,13 @@ __all__ = [
     "load",
     "load_calibration",
     "load_portfolio",
+    "load_space",
+    "optimize",
     "read_parquet",
     "report",
     "run",
+    "space_from_dict",
     "strategy_from_dict",
     "strategy_to_dict",
+    "write_optimization",
 ]

@@ -52,6 +52,7 @@ EXAMPLES = """examples:
   forecast report portfolio.toml --out report/    Parquet files and an HTML page
   forecast calibrate past_sessions.csv --out fit/ fit hosts to their past sessions
   forecast predict fit/calibration.parquet august.csv   predictive of later sessions
+  forecast optimize serum_space.toml --out best/   the best plan of a plan space
 
 Strategy files are TOML (format: python -c "import forecast.model.strategy_file as m;
 help(m)"); bundled examples are in forecast/examples/. Bad input prints one line and
@@ -442,6 +443,51 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from forecast.analysis.optimize import OptimizationInterrupted, optimize
+    from forecast.reporting.optimize_page import write
+
+    def note(text: str) -> None:
+        print(f"forecast: {text}", file=sys.stderr)
+
+    out = check_out_dir(args.out, "optimize writes a directory")
+    stopped = False
+    try:
+        with _backend(args) as backend:
+            opt = optimize(
+                args.space,
+                objective=args.objective,
+                paths=args.paths,
+                seed=args.seed,
+                budget_s=args.budget_s,
+                search=args.search,
+                trials=args.trials,
+                final_paths=args.final_paths,
+                cvar_weight=args.cvar_weight,
+                method=args.method,
+                threads=args.threads,
+                backend=backend,
+                progress=True,
+                log=note,
+            )
+    except OptimizationInterrupted as stop:
+        opt, stopped = stop.result, True
+    try:
+        targets = write(opt, out)
+    except OSError as err:
+        raise _write_failed(args.out, err) from None
+    print(opt.summary())
+    print(f"\nwritten: {', '.join(str(t) for t in targets)}")
+    if stopped:
+        print(
+            f"forecast: interrupted; {out / 'best.toml'} holds the best plan so far "
+            f"({_plural(opt.evaluated, 'plan')} evaluated, not re-run on fresh streams)",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from forecast import examples
@@ -578,6 +624,42 @@ def build_parser() -> argparse.ArgumentParser:
     p_pred.add_argument("--seed", type=_count, default=0, help="seed (0)")
     _cluster_options(p_pred)
     p_pred.set_defaults(func=_cmd_predict, threads=None)
+    p_opt = sub.add_parser(
+        "optimize", help="search a plan space file for the best plan under an objective"
+    )
+    p_opt.add_argument("space", help="plan space file (TOML, see forecast.analysis.plan_space)")
+    p_opt.add_argument("--out", required=True, metavar="DIR", help="directory for the results")
+    p_opt.add_argument(
+        "--objective",
+        default=None,
+        help="mean_profit (default), mean_net_sales, cvarNN (e.g. cvar95) or mean_cvarNN",
+    )
+    p_opt.add_argument(
+        "--cvar-weight", type=float, default=None, help="weight of CVaR in mean_cvarNN (0.5)"
+    )
+    p_opt.add_argument(
+        "--paths", type=_count, default=None, help="paths a candidate at the last rung (4000)"
+    )
+    p_opt.add_argument(
+        "--final-paths", type=_count, default=None, help="paths of each fresh stream (4 x paths)"
+    )
+    p_opt.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_opt.add_argument(
+        "--budget-s", type=float, default=None, help="wall seconds for the search (no limit)"
+    )
+    p_opt.add_argument(
+        "--search",
+        default=None,
+        choices=["auto", "exhaustive", "optuna"],
+        help="auto: every plan of a small space, else Optuna's TPE",
+    )
+    p_opt.add_argument("--trials", type=_count, default=None, help="plans Optuna evaluates (300)")
+    p_opt.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    p_opt.add_argument(
+        "--method", default="cohort", choices=["cohort", "viewer"], help="kernel (cohort)"
+    )
+    _cluster_options(p_opt)
+    p_opt.set_defaults(func=_cmd_optimize)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
