@@ -54,3 +54,22 @@ def test_calibration_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFix
         os.chdir(cwd)
     assert (tmp_path / "fit" / "calibration.parquet").exists()
     assert "profit" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_optimize_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plan search section's Python block, as written (the bundled space, about 30 s)."""
+    match = re.search(r"## Find the best plan.*?```python\n(.*?)```", README, re.S)
+    assert match is not None
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(match.group(1), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert {p.name for p in (tmp_path / "best").iterdir()} == {
+        "best.toml",
+        "candidates.parquet",
+        "optimize.html",
+    }
+    assert "Best plan of 'serum_launch'" in capsys.readouterr().out

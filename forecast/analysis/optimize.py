@@ -129,6 +129,9 @@ class Optimization:
     best_profit: np.ndarray | None = None
     runner_up_profit: np.ndarray | None = None
     runner_up: Plan | None = None
+    search_best: Plan | None = None
+    """The best plan on the search's own paths (the sample average approximation's optimum
+    at ``paths``), before the fresh streams."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -373,6 +376,20 @@ def optimize(
             # the best is the ranking stream's; the runners-up are shown by the confirmation's
             order = order[:1] + sorted(order[1:], key=lambda c: -_score(c.confirmed))
             why = _why(sp, obj, evaluator, order, m, confirm_seed, say)
+            checked = order[0].confirmed
+            assert checked is not None
+            if sp.max_p_loss is not None and checked.p_loss > sp.max_p_loss:
+                close = checked.p_loss - 2.0 * checked.p_loss_se <= sp.max_p_loss
+                why.append(
+                    f"P(loss) on the confirmation stream is {checked.p_loss:.4f} ± "
+                    f"{checked.p_loss_se:.4f}, above the cap of {sp.max_p_loss:g} (it met it "
+                    "on the ranking stream): "
+                    + (
+                        "the plan is at the cap within Monte Carlo error."
+                        if close
+                        else "it may not meet the cap; rerun with more --final-paths."
+                    )
+                )
         except KeyboardInterrupt:
             if not cands:
                 raise
@@ -405,6 +422,7 @@ def optimize(
         if len(order) > 1 and order[1].confirmed
         else None,
         runner_up=order[1].plan if len(order) > 1 else None,
+        search_best=final[0].plan,
     )
     result.meta = _meta(result, rungs, fresh_seed, confirm_seed, evaluator)
     return result
@@ -576,6 +594,7 @@ def _finalists_table(sp: PlanSpace, obj: Objective, order: list[Candidate]) -> p
                 "diff_from_best": None
                 if rank == 1 or best is None
                 else obj.value(ev.score) - obj.value(best.score),
+                "diff_se": None if rank == 1 or best is None else best.diff(ev)[1],
                 "ranking_objective": obj.value(c.ranked.score),
                 "search_objective": obj.value(c.ev.score),
                 "mean_profit": ev.mean_profit,
@@ -590,7 +609,12 @@ def _finalists_table(sp: PlanSpace, obj: Objective, order: list[Candidate]) -> p
             }
         )
     return pl.DataFrame(
-        rows, schema_overrides={"p_best_beats": pl.Float64, "diff_from_best": pl.Float64}
+        rows,
+        schema_overrides={
+            "p_best_beats": pl.Float64,
+            "diff_from_best": pl.Float64,
+            "diff_se": pl.Float64,
+        },
     )
 
 

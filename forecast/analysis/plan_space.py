@@ -319,12 +319,12 @@ class PlanSpace:
         if self.budget is not None:
             cheapest = sorted(self.fees((i.name,)) for i in pool)[:lo]
             if sum(cheapest) > self.budget:
-                who = "the cheapest candidate" if lo == 1 else f"the {lo} cheapest candidates"
+                who = "the cheapest candidate costs" if lo == 1 else f"the {lo} cheapest cost"
                 raise v.fail(
                     "constraints",
                     "budget",
                     self.budget,
-                    f"no plan can meet it: {who} cost CNY {sum(cheapest):,.0f} in fees",
+                    f"no plan can meet it: {who} CNY {sum(cheapest):,.0f} in fees",
                 )
 
     @property
@@ -508,7 +508,8 @@ def space_from_dict(
     except StrategyFileError:
         raise
     except (ValueError, TypeError, ArithmeticError) as err:
-        raise StrategyFileError(f"{source}: {err}") from None
+        text = str(err)
+        raise StrategyFileError(text if text.startswith(source) else f"{source}: {text}") from None
 
 
 def load_space(path: str | Path) -> PlanSpace:

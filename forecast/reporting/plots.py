@@ -326,14 +326,16 @@ def frontier_chart(
         markersize=3,
         label="frontier: no candidate has more mean profit for less CVaR",
     )
-    for k, (i, label) in enumerate(marks):
+    for k, (i, label) in enumerate(marks):  # the best on top, the runner-up a ring under it
         ax.scatter(
             [cvar[i]],
             [mean_profit[i]],
-            s=90,
-            marker="*" if k == 0 else "D",
-            color=_RED if k == 0 else _GREY,
-            zorder=5,
+            s=160 if k == 0 else 110,
+            marker="*" if k == 0 else "o",
+            facecolor=_RED if k == 0 else "none",
+            edgecolor=_RED if k == 0 else _GREY,
+            linewidth=1.5,
+            zorder=6 if k == 0 else 5,
             label=label,
         )
     ax.axhline(0.0, color=_GREY, linewidth=0.8)
@@ -356,17 +358,27 @@ def two_distributions(
     """The profit distributions of two plans on the same paths, overlaid, with their means."""
     fig, ax = _figure(7.2, 3.6, margins=(0.9, 0.3, 0.65, 0.35))
     both = np.concatenate([first, second])
-    hist = Histogram.of(both, [0.0, float(first.mean()), float(second.mean())])
-    for values, color, label in ((first, _BLUE, labels[0]), (second, _ORANGE, labels[1])):
-        counts, _ = np.histogram(values, bins=hist.edges)
-        ax.stairs(counts / max(1, values.size), hist.edges, color=color, linewidth=1.5, label=label)
-        ax.axvline(float(values.mean()), color=color, linestyle="--", linewidth=1.2)
+    means = [float(first.mean()), float(second.mean())]
+    lo, hi = np.quantile(both, [0.005, 0.99])  # a long upper tail would squash the body
+    lo, hi = min(float(lo), 0.0, *means), max(float(hi), *means)
+    edges = np.linspace(lo, hi, 81)
+    off = int(((both < lo) | (both > hi)).sum())
+    for k, (values, color, label) in enumerate(
+        ((first, _LIGHT, labels[0]), (second, _ORANGE, labels[1]))
+    ):
+        share = np.histogram(values, bins=edges)[0] / max(1, values.size)
+        if k == 0:
+            ax.stairs(share, edges, fill=True, color=color, label=label)
+        else:
+            ax.stairs(share, edges, color=color, linewidth=1.5, label=label)
+        ax.axvline(means[k], color=_BLUE if k == 0 else _ORANGE, linestyle="--", linewidth=1.2)
     ax.axvline(0.0, color=_GREY, linewidth=0.8)
     ax.xaxis.set_major_formatter(_money(currency))  # type: ignore[arg-type]
     ax.set_xlabel(f"profit per campaign ({currency}); dashed: means")
     ax.set_ylabel("share of paths")
+    note = f" ({off:,} path values off the scale)" if off else ""
     ax.set_title(
-        "profit on the confirmation stream: best plan and runner-up", fontsize=10, loc="left"
+        f"profit on the confirmation stream: best plan and runner-up{note}", fontsize=9, loc="left"
     )
     ax.legend(fontsize=8, frameon=False, loc="upper right")
     return _png(fig)

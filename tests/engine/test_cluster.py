@@ -220,3 +220,29 @@ def test_kernel_predictive_of_a_calibration_on_the_cluster(backend: DaskBackend)
     local = cal.predict(table, draws=5000, seed=2, method="kernel")
     remote = cal.predict(table, draws=5000, seed=2, method="kernel", backend=backend)
     assert remote.equals(local)
+
+
+def test_optimize_on_the_cluster_equals_the_local_search(backend: DaskBackend) -> None:
+    """The search screens, races and re-runs its candidates as batches of tasks; with the
+    same seed it evaluates the same plans to the same bits and picks the same plan."""
+    from forecast.analysis.plan_space import PlanSpace
+
+    serum = fc.Product("serum", list_price=199.0, unit_cost=40.0, category="beauty")
+    pool = [
+        fc.Influencer.preset("mega", "star", slot_fee=20_000.0),
+        fc.Influencer.preset("micro", "amy"),
+        fc.Influencer.preset("micro", "bo", conversion=0.025),
+    ]
+    space = PlanSpace(
+        pool=pool,
+        products=[serum],
+        hours={i.name: 2.0 for i in pool},
+        max_booked=3,
+        discount=[0.1, 0.3],
+    )
+    kw: dict[str, Any] = {"paths": 1000, "seed": 4, "search": "optuna", "trials": 16}
+    here = fc.optimize(space, "cvar95", **kw)
+    there = fc.optimize(space, "cvar95", backend=backend, **kw)
+    assert there.best == here.best and there.why == here.why
+    assert there.candidates.equals(here.candidates)
+    assert there.finalists.equals(here.finalists)

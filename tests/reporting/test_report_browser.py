@@ -164,3 +164,39 @@ def test_calibration_page_renders_every_figure_and_fetches_nothing(
     assert "<script" not in html.lower()
     values = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', html)
     assert values and all(v.startswith("data:image/png;base64,") for v in values)
+
+
+def test_optimize_page_renders_every_figure_and_fetches_nothing(tmp_path: Path) -> None:
+    from forecast.analysis.plan_space import PlanSpace
+    from forecast.reporting.optimize_page import write
+
+    odd = 'Li <b>"Jiaqi"</b> & co'
+    serum = fc.Product("serum", list_price=199.0, unit_cost=40.0, category="beauty")
+    space = PlanSpace(
+        pool=[fc.Influencer.preset("micro", odd), fc.Influencer.preset("micro", "amy")],
+        products=[serum],
+        hours={odd: 2.0, "amy": 2.0},
+        max_booked=2,
+        discount=[0.1, 0.2],
+    )
+    result = fc.optimize(space, paths=500, seed=1, final_paths=1000)
+    path = write(result, tmp_path / "opt")[2]
+    with loaded(path) as (page, requests, errors):
+        images = page.evaluate(
+            """() => Array.from(document.images).map(i => ({
+                alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))"""
+        )
+        cells = page.eval_on_selector_all("td", "ts => ts.map(t => t.textContent)")
+    assert errors == []
+    assert [i["alt"] for i in images] == [
+        "mean profit against CVaR95 of every candidate",
+        "profit distributions of the best plan and the runner-up",
+    ]
+    for img in images:
+        assert img["complete"] and img["w"] > 100 and img["h"] > 100, img
+    assert requests == [path.as_uri()]
+    assert any(odd in c for c in cells)  # shown as text, escaped
+    html = path.read_text()
+    assert "<script" not in html.lower()
+    values = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', html)
+    assert values and all(v.startswith("data:image/png;base64,") for v in values)
