@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 #: means): it has no per-path terms.
 FUNCTION_BATCHES = 20
 
+#: Compiled strategies an `Evaluator` keeps (the most recently used; a few MB at most).
+KEEP_PREPARED = 512
+
 #: CVaR level of the risk figure every candidate carries (the frontier's axis).
 RISK_LEVEL = 0.95
 
@@ -141,7 +144,11 @@ class Evaluator:
     def prepared(self, plan: Plan) -> Prepared:
         """The compiled strategy of ``plan`` (kept while the search runs)."""
         key = plan.key
-        if key not in self._prepared:
+        if key in self._prepared:
+            self._prepared[key] = self._prepared.pop(key)  # most recently used last
+        else:
+            while len(self._prepared) >= KEEP_PREPARED:
+                del self._prepared[next(iter(self._prepared))]
             strategy = self.space.strategy(plan, name=_strategy_name(self.space, plan))
             try:
                 self._prepared[key] = prepare(strategy, self.method)

@@ -284,3 +284,38 @@ def test_constraints_no_plan_can_meet_are_one_clear_error() -> None:
         optimize(serum_space(max_p_loss=0.0), paths=500, seed=1)
     with pytest.raises(ValueError, match=r"constraints: max_sessions = 1 .*min_booked = 2"):
         serum_space(min_booked=2, max_sessions=1)
+
+
+def test_a_function_objective_is_maximized_with_batch_errors() -> None:
+    def median_profit(table: pl.DataFrame) -> float:
+        return float(table["profit"].median())  # type: ignore[arg-type]
+
+    space = serum_space()
+    result = optimize(space, median_profit, paths=PATHS, seed=SEED, final_paths=2000)
+    medians = {
+        plan.key: float(
+            fc.run(space.strategy(plan), paths=PATHS, seed=SEED).paths["profit"].median()  # type: ignore[arg-type]
+        )
+        for plan in space.plans()
+    }
+    assert result.search_best is not None
+    assert result.search_best.key == max(medians, key=medians.__getitem__)
+    row = result.finalists.row(0, named=True)
+    assert row["objective"] > 0 and 0 < row["mcse"] < abs(row["objective"])
+    assert result.objective.label == "median_profit"
+
+
+def test_a_time_budget_stops_the_search_and_says_so() -> None:
+    space = serum_space(
+        max_booked=3,
+        assortment=[20, 30, 40],
+        discount_per_session=True,
+        assortment_per_session=True,
+    )
+    assert space.size() is not None and space.size() > 1000  # type: ignore[operator]
+    result = optimize(space, paths=500, seed=1, budget_s=2.0, search="optuna", trials=10_000)
+    assert result.stopped_by == "budget_s"
+    assert 0 < result.evaluated < 10_000
+    assert all(len(set(d)) >= 1 for d in result.candidates["discounts"].to_list())
+    per_session = [d for d in result.candidates["discounts"].to_list() if len(set(d)) > 1]
+    assert per_session  # each session chose its own discount

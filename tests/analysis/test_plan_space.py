@@ -249,3 +249,51 @@ def test_ctrl_c_on_the_command_line_writes_the_best_so_far(
     assert "interrupted" in captured.err and "best plan so far" in captured.err
     assert "Interrupted" in (out / "optimize.html").read_text()
     assert fc.load(out / "best.toml").sessions
+
+
+def test_a_pool_can_hold_calibrated_hosts(tmp_path: Path) -> None:
+    """A space file books a host fitted to its past sessions (calibration = ..., host = ...)
+    and a new host of a fitted tier, beside a preset."""
+    from forecast.analysis import synthetic as syn
+    from forecast.model.enums import Tier
+
+    rng = np.random.default_rng(3)
+    truths = [syn.draw_truth(Tier.MICRO, 2, rng)]
+    plan = syn.session_plan(truths, {h: 20 for t in truths for h in t.hosts}, rng)
+    cal = fc.calibrate(syn.synthetic_history(truths, plan, seed=2), seed=1)
+    cal.save(tmp_path / "fit.parquet")
+    host = next(iter(cal.hosts))
+    f = tmp_path / "space.toml"
+    f.write_text(
+        f"""
+name = "fitted"
+[[products]]
+name = "serum"
+list_price = 199.0
+unit_cost = 40.0
+[[influencers]]
+name = "fitted_host"
+calibration = "fit.parquet"
+host = "{host}"
+slot_fee = 2000
+hours = 2.0
+[[influencers]]
+name = "newcomer"
+calibration = "fit.parquet"
+tier = "micro"
+hours = 2.0
+[[influencers]]
+name = "amy"
+tier = "micro"
+hours = 2.0
+[decisions]
+max_booked = 2
+"""
+    )
+    space = load_space(f)
+    assert space.influencer("fitted_host") == cal.influencer(
+        host, name="fitted_host", slot_fee=2000
+    )
+    assert space.influencer("fitted_host").host_traffic_sd > 0  # carries its posterior
+    result = fc.optimize(space, paths=500, seed=2, final_paths=1000)
+    assert result.evaluated == space.size() == 9
