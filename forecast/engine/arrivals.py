@@ -16,6 +16,9 @@ each bin keeps the exact integral of the shape over it.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
 from forecast.model.entities import MarketParams
@@ -23,7 +26,7 @@ from forecast.model.entities import MarketParams
 _SUBSTEPS = 256
 
 
-def base_shape(t: np.ndarray, hours: float, market: MarketParams) -> np.ndarray:
+def base_shape(t: np.ndarray, hours: float, market: MarketParams | _Profile) -> np.ndarray:
     """Ramp/plateau/tail factor at times ``t`` (minutes), relative to the plateau."""
     total = 60.0 * hours
     out = np.ones_like(t, dtype=np.float64)
@@ -39,9 +42,32 @@ def base_shape(t: np.ndarray, hours: float, market: MarketParams) -> np.ndarray:
 def bins(
     hours: float, assortment: int, views_per_hour: float, market: MarketParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bin starts (hours), widths (hours) and expected arrivals per bin at traffic 1."""
+    """Bin starts (hours), widths (hours) and expected arrivals per bin at traffic 1
+    (read-only arrays, remembered per value of the arguments: a search compiles thousands of
+    strategies of the same sessions)."""
+    m = market
+    profile = (
+        m.bin_minutes,
+        m.ramp_minutes,
+        m.ramp_start,
+        m.tail_minutes,
+        m.tail_end,
+        m.burst_lift,
+        m.burst_minutes,
+    )
+    return _bins(float(hours), int(assortment), float(views_per_hour), profile)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bins(
+    hours: float, assortment: int, views_per_hour: float, profile: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    bin_minutes, ramp_minutes, ramp_start, tail_minutes, tail_end, burst_lift, burst_minutes = (
+        profile
+    )
+    market = _Profile(ramp_minutes, ramp_start, tail_minutes, tail_end)
     total = 60.0 * hours
-    edges = np.arange(0.0, total, market.bin_minutes)
+    edges = np.arange(0.0, total, bin_minutes)
     edges = np.append(edges, total)
     if edges[-1] - edges[-2] < 1e-9:
         edges = np.delete(edges, -2)
@@ -52,13 +78,26 @@ def bins(
     pts = lo[:, None] + width[:, None] * frac[None, :]
     integral = base_shape(pts, hours, market).mean(axis=1) * width
     # bursts: exact overlap of each bin with each slot's burst window
-    if market.burst_lift > 0 and market.burst_minutes > 0:
+    if burst_lift > 0 and burst_minutes > 0:
         starts = np.arange(assortment) * (total / assortment)
         b_lo = starts[None, :]
-        b_hi = np.minimum(starts + market.burst_minutes, total)[None, :]
+        b_hi = np.minimum(starts + burst_minutes, total)[None, :]
         overlap = np.clip(np.minimum(hi[:, None], b_hi) - np.maximum(lo[:, None], b_lo), 0, None)
-        integral = integral + market.burst_lift * overlap.sum(axis=1)
-    return lo / 60.0, width / 60.0, views_per_hour * integral / 60.0
+        integral = integral + burst_lift * overlap.sum(axis=1)
+    out = (lo / 60.0, width / 60.0, views_per_hour * integral / 60.0)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """The market's arrival profile fields `base_shape` reads."""
+
+    ramp_minutes: float
+    ramp_start: float
+    tail_minutes: float
+    tail_end: float
 
 
 def expected_arrivals(

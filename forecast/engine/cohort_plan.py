@@ -24,12 +24,13 @@ kernel under ``method="auto"``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from forecast.engine.compile import Compiled
-from forecast.engine.stay import exposure_patterns
+from forecast.engine.stay import MEMO_SESSIONS, Patterns, exposure_patterns
 from forecast.model.entities import Strategy
 from kernels import layout as L
 
@@ -55,6 +56,21 @@ class CohortPlan:
         return not self.reasons
 
 
+@functools.lru_cache(maxsize=MEMO_SESSIONS)
+def _session_patterns(
+    arrays: bytes, slots: bytes, scales: tuple[float, ...], shape: float
+) -> tuple[Patterns, ...]:
+    """`exposure_patterns` of one session at each stay node's watch-time scale, remembered
+    per session (its arrival bins ``arrays``: starts, widths, rates; its product ``slots``:
+    starts, ends; as bytes). `exposure_patterns` remembers each node too, but by hashing its
+    arrays, which a search or a sensitivity design asking for thousands of strategies of the
+    same sessions would do forty times a session. Pure: a remembered result has the same
+    bits."""
+    t0, width, rate = np.frombuffer(arrays, dtype=np.float64).reshape(3, -1)
+    start, end = np.frombuffer(slots, dtype=np.float64).reshape(2, -1)
+    return tuple(exposure_patterns(t0, width, rate, start, end, a, shape) for a in scales)
+
+
 def plan_cohort(strategy: Strategy, c: Compiled) -> CohortPlan:
     """Exposure patterns, state segments and classes of a compiled strategy."""
     n = c.n_sessions
@@ -72,18 +88,14 @@ def plan_cohort(strategy: Strategy, c: Compiled) -> CohortPlan:
         max_products = max(max_products, q1 - q0)
         bins = c.bins[b0:b1]
         n_nodes = int(c.fx[s, L.FX_STAY_NODES])
-        per_node = [
-            exposure_patterns(
-                bins[:, L.BF_T0],
-                bins[:, L.BF_WIDTH],
-                bins[:, L.BF_RATE],
-                c.qf[q0:q1, L.QF_START],
-                c.qf[q0:q1, L.QF_END],
-                float(c.sf[s, L.SF_DWELL_SCALE] * c.stay_mult[s, j]),
-                float(c.sf[s, L.SF_DWELL_SHAPE]),
-            )
-            for j in range(n_nodes)
-        ]
+        arrays = np.ascontiguousarray(bins[:, [L.BF_T0, L.BF_WIDTH, L.BF_RATE]].T)
+        slot_edges = np.ascontiguousarray(c.qf[q0:q1][:, [L.QF_START, L.QF_END]].T)
+        per_node = _session_patterns(
+            arrays.tobytes(),
+            slot_edges.tobytes(),
+            tuple(float(c.sf[s, L.SF_DWELL_SCALE] * c.stay_mult[s, j]) for j in range(n_nodes)),
+            float(c.sf[s, L.SF_DWELL_SHAPE]),
+        )
         keys = sorted({(int(a), int(b)) for p in per_node for a, b in zip(p.lo, p.hi, strict=True)})
         index = {key: i for i, key in enumerate(keys)}
         node_rates = np.zeros((c.stay_mult.shape[1], len(keys)))

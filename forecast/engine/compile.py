@@ -7,6 +7,7 @@ is `kernels.layout`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -206,6 +207,18 @@ def _fill_effects(
     return traffic_mean
 
 
+@functools.lru_cache(maxsize=stay.MEMO_SESSIONS)
+def _node_stays(
+    arrays: bytes, span: float, scales: tuple[float, ...], shape: float
+) -> tuple[float, ...]:
+    """`stay.mean_stay` of one session at each stay node's watch-time scale, remembered per
+    session (its bins ``arrays``: starts, widths, rates, as bytes), so that compiling
+    thousands of strategies of the same sessions hashes each session's bins once, not once a
+    node. Pure: a remembered value has the same bits."""
+    t0, width, rate = np.frombuffer(arrays, dtype=np.float64).reshape(3, -1)
+    return tuple(stay.mean_stay(t0, width, rate, span, a, shape) for a in scales)
+
+
 def compile_strategy(strategy: Strategy) -> Compiled:
     """Turn ``strategy`` into kernel arrays; refuses (ValueError naming the field) a strategy
     whose arrival bins or counts would be beyond reason (`forecast.engine.limits`)."""
@@ -329,20 +342,15 @@ def compile_strategy(strategy: Strategy) -> Compiled:
     stay_mean = np.zeros((n, width_k), dtype=np.float64)
     for k, nodes in enumerate(stay_nodes):
         t0, width, rate = bin_views[k]
+        means = _node_stays(
+            np.stack([t0, width, rate]).tobytes(),
+            float(sf[k, L.SF_HOURS]),
+            tuple(float(sf[k, L.SF_DWELL_SCALE] * mult) for mult in nodes),
+            float(sf[k, L.SF_DWELL_SHAPE]),
+        )
         for j, mult in enumerate(nodes):
             stay_mult[k, j] = mult
-            stay_mean[k, j] = (
-                sf[k, L.SF_MEAN_STAY]
-                if mult == 1.0
-                else stay.mean_stay(
-                    t0,
-                    width,
-                    rate,
-                    sf[k, L.SF_HOURS],
-                    sf[k, L.SF_DWELL_SCALE] * mult,
-                    sf[k, L.SF_DWELL_SHAPE],
-                )
-            )
+            stay_mean[k, j] = sf[k, L.SF_MEAN_STAY] if mult == 1.0 else means[j]
     compiled = Compiled(
         skeys=skeys,
         sf=sf,

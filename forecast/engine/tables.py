@@ -191,8 +191,9 @@ def paths_table(
             cols[name] = refunded.sum(axis=1)
         else:
             cols[name] = derived[name].sum(axis=1)
-    frame = pl.DataFrame(cols)
-    spend = pl.col("fees") + pl.col("commission")
-    return frame.with_columns(
-        pl.when(spend > 0).then(pl.col("profit") / spend).otherwise(None).alias("roi")
-    )
+    spend = np.asarray(cols["fees"]) + np.asarray(cols["commission"])
+    profit = np.asarray(cols["profit"])
+    spent = spend > 0
+    roi = np.divide(profit, spend, out=np.zeros_like(profit), where=spent)
+    cols["roi"] = pl.Series("roi", roi).scatter(np.flatnonzero(~spent), None)  # null: no spend
+    return pl.DataFrame(cols)
