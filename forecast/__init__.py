@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from forecast.analysis.objective import Objective
     from forecast.analysis.optimize import Optimization, OptimizationInterrupted, optimize
     from forecast.analysis.plan_space import Plan, PlanSpace, load_space, space_from_dict
+    from forecast.analysis.sensitivity import Sensitivity, sensitivity
     from forecast.reporting.optimize_page import write as write_optimization
+    from forecast.reporting.sensitivity_page import write as write_sensitivity
 
 __version__ = "0.1.0"
 
@@ -64,6 +66,9 @@ _LAZY = {
     "load_space": "forecast.analysis.plan_space",
     "space_from_dict": "forecast.analysis.plan_space",
     "write_optimization": "forecast.reporting.optimize_page:write",
+    "Sensitivity": "forecast.analysis.sensitivity",
+    "sensitivity": "forecast.analysis.sensitivity",
+    "write_sensitivity": "forecast.reporting.sensitivity_page:write",
 }
 
 
@@ -96,6 +101,7 @@ __all__ = [
     "Product",
     "Report",
     "ReportInterrupted",
+    "Sensitivity",
     "Session",
     "Strategy",
     "StrategyFileError",
@@ -113,8 +119,10 @@ __all__ = [
     "read_parquet",
     "report",
     "run",
+    "sensitivity",
     "space_from_dict",
     "strategy_from_dict",
     "strategy_to_dict",
     "write_optimization",
+    "write_sensitivity",
 ]

@@ -53,6 +53,7 @@ EXAMPLES = """examples:
   forecast calibrate past_sessions.csv --out fit/ fit hosts to their past sessions
   forecast predict fit/calibration.parquet august.csv   predictive of later sessions
   forecast optimize serum_space.toml --out best/   the best plan of a plan space
+  forecast sensitivity plan.toml --inputs star.conversion=0.01:0.03 --out sens/
 
 Strategy files are TOML (format: python -c "import forecast.model.strategy_file as m;
 help(m)"); bundled examples are in forecast/examples/. Bad input prints one line and
@@ -488,6 +489,95 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_input(text: str) -> dict[str, object]:
+    """One ``--inputs`` item: ``NAME=LOW:HIGH``, ``NAME=normal:MEAN:SD``,
+    ``NAME=lognormal:MEDIAN:SDLOG``, ``NAME=triangular:LOW:MODE:HIGH``, ``NAME=posterior``,
+    or a TOML file whose ``[inputs]`` table maps names to laws; as name -> law."""
+    if "=" not in text:
+        path = Path(text)
+        if path.suffix == ".toml":
+            from forecast.model.strategy_file import read_toml
+
+            data = read_toml(path, "inputs file")
+            table = data.get("inputs")
+            if not isinstance(table, dict) or not table:
+                raise ValueError(f"--inputs {text!r}: the file has no [inputs] table of laws")
+            return dict(table)
+        raise ValueError(
+            f"--inputs {text!r} is not allowed; NAME=LOW:HIGH, NAME=normal:MEAN:SD, "
+            "NAME=lognormal:MEDIAN:SDLOG, NAME=triangular:LOW:MODE:HIGH, NAME=posterior or a "
+            "TOML file with an [inputs] table"
+        )
+    name, _, spec = text.partition("=")
+    parts = spec.split(":")
+    keys = {
+        "normal": ("mean", "sd"),
+        "lognormal": ("median", "sd_log"),
+        "triangular": ("low", "mode", "high"),
+    }
+
+    def number(x: str) -> float:
+        try:
+            return float(x)
+        except ValueError:
+            raise ValueError(
+                f"--inputs {text!r}: {x!r} is not a number ({name} = {spec!r} is not allowed)"
+            ) from None
+
+    if spec == "posterior":
+        return {name: "posterior"}
+    if parts[0] in keys:
+        want = keys[parts[0]]
+        if len(parts) != len(want) + 1:
+            raise ValueError(f"--inputs {text!r}: a {parts[0]} law takes {':'.join(want).upper()}")
+        return {name: {"dist": parts[0], **dict(zip(want, map(number, parts[1:]), strict=True))}}
+    if len(parts) == 2:
+        return {name: [number(parts[0]), number(parts[1])]}
+    raise ValueError(
+        f"--inputs {text!r}: {name} = {spec!r} is not allowed; LOW:HIGH, normal:MEAN:SD, "
+        "lognormal:MEDIAN:SDLOG, triangular:LOW:MODE:HIGH or posterior"
+    )
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from forecast.analysis.sensitivity import sensitivity
+    from forecast.reporting.sensitivity_page import write
+
+    out = check_out_dir(args.out, "sensitivity writes a directory")
+    inputs: dict[str, object] = {}
+    for item in args.inputs:
+        for name, law in parse_input(item).items():
+            if name in inputs:
+                raise ValueError(f"--inputs: {name} is given twice")
+            inputs[name] = law
+    outputs = [o.strip() for o in args.outputs.split(",") if o.strip()]
+    with _backend(args) as backend:
+        result = sensitivity(
+            args.file,
+            inputs,
+            outputs=outputs,
+            method=args.sa_method,
+            paths=args.paths,
+            seed=args.seed,
+            trajectories=args.trajectories,
+            samples=args.samples,
+            tornado=not args.no_tornado,
+            kernel=args.method,
+            threads=args.threads,
+            backend=backend,
+            progress=True,
+        )
+    try:
+        targets = write(result, out)
+    except OSError as err:
+        raise _write_failed(args.out, err) from None
+    print(result.summary())
+    if result.seed_drawn:
+        print(f"(seed drawn at random; pass --seed {result.seed} to reproduce this run)")
+    print(f"\nwritten: {', '.join(str(t) for t in targets)}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from forecast import examples
@@ -660,6 +750,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _cluster_options(p_opt)
     p_opt.set_defaults(func=_cmd_optimize)
+    p_sen = sub.add_parser(
+        "sensitivity", help="which input drives the risk: Morris or Sobol indices and a tornado"
+    )
+    p_sen.add_argument("file", help="strategy file (TOML)")
+    p_sen.add_argument(
+        "--inputs",
+        nargs="+",
+        required=True,
+        metavar="INPUT",
+        help="NAME=LOW:HIGH (e.g. star.conversion=0.01:0.03), NAME=normal:MEAN:SD, "
+        "NAME=lognormal:MEDIAN:SDLOG, NAME=triangular:LOW:MODE:HIGH, NAME=posterior, or a "
+        "TOML file with an [inputs] table",
+    )
+    p_sen.add_argument("--out", required=True, metavar="DIR", help="directory for the results")
+    p_sen.add_argument(
+        "--outputs",
+        default="mean_profit,cvar95",
+        help="comma-separated: mean_profit, mean_net_sales, p_loss, varNN, cvarNN",
+    )
+    p_sen.add_argument(
+        "--sa-method", default="morris", choices=["morris", "sobol"], help="morris (default)"
+    )
+    p_sen.add_argument("--paths", type=_count, default=2000, help="paths an evaluation (2000)")
+    p_sen.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_sen.add_argument("--trajectories", type=_count, default=20, help="Morris r (20)")
+    p_sen.add_argument("--samples", type=_count, default=1024, help="Sobol N, a power of 2")
+    p_sen.add_argument("--no-tornado", action="store_true", help="skip the one-at-a-time runs")
+    _kernel_options(p_sen)
+    p_sen.set_defaults(func=_cmd_sensitivity)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
     p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")

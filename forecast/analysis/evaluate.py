@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from forecast.analysis.objective import Objective
 from forecast.analysis.plan_space import Plan, PlanSpace
@@ -177,27 +177,10 @@ class Evaluator:
     ) -> list[Evaluation]:
         """Evaluate ``plans`` on paths 0 .. ``paths`` - 1 of ``seed`` (all submitted at once,
         so a cluster runs them side by side)."""
-        import numpy as np
-        import polars as pl
-
-        from forecast.engine.backends import LocalBackend
-        from forecast.engine.prepare import check_cost, run_threads
-
         preps = [self.prepared(p) for p in plans]
-        threads = run_threads(self.backend.threads) if isinstance(self.backend, LocalBackend) else 1
-        for prep in preps:
-            check_cost(prep, paths, threads=threads, keep_sessions=False)
-        jobs = [
-            self.backend.submit(prep, seed, paths, keep_sessions=False, session_net=session_net)
-            for prep in preps
-        ]
-        done: list[Any] = [None] * len(jobs)
+        done: list[Evaluation | None] = [None] * len(preps)
 
-        def finished(i: int) -> None:
-            parts = jobs[i].parts()
-            table = pl.concat([p.paths for p in parts])
-            net = np.concatenate([p.net for p in parts]) if session_net else None
-            jobs[i].release()
+        def finished(i: int, table: pl.DataFrame, net: np.ndarray | None) -> None:
             done[i] = evaluation_of(
                 table, self.objective, seed, keep_profit=keep_profit, session_net=net
             )
@@ -206,12 +189,49 @@ class Evaluator:
             if self.on_eval is not None:
                 self.on_eval(1)
 
-        self.backend.gather(jobs, None, finished)
-        return [d for d in done]
+        run_batch(preps, paths, seed, self.backend, finished, session_net=session_net)
+        return [d for d in done if d is not None]
+
+
+def run_batch(
+    preps: Sequence[Prepared],
+    paths: int,
+    seed: int,
+    backend: Backend,
+    on_table: Callable[[int, pl.DataFrame, np.ndarray | None], None],
+    *,
+    session_net: bool = False,
+) -> None:
+    """Run paths 0 .. ``paths`` - 1 of ``seed`` of every prepared strategy, all submitted at
+    once (so a cluster runs them side by side; here they run one after another), checked
+    first (`check_cost`); ``on_table(i, path table, session net sales or None)`` as each one
+    finishes, after which its results are let go."""
+    import numpy as np
+    import polars as pl
+
+    from forecast.engine.backends import LocalBackend
+    from forecast.engine.prepare import check_cost, run_threads
+
+    threads = run_threads(backend.threads) if isinstance(backend, LocalBackend) else 1
+    for prep in preps:
+        check_cost(prep, paths, threads=threads, keep_sessions=False)
+    jobs = [
+        backend.submit(prep, seed, paths, keep_sessions=False, session_net=session_net)
+        for prep in preps
+    ]
+
+    def finished(i: int) -> None:
+        parts = jobs[i].parts()
+        table = pl.concat([p.paths for p in parts])
+        net = np.concatenate([p.net for p in parts if p.net is not None]) if session_net else None
+        jobs[i].release()
+        on_table(i, table, net)
+
+    backend.gather(jobs, None, finished)
 
 
 def _strategy_name(space: PlanSpace, plan: Plan) -> str:
     return f"{space.name}: {plan.describe()}"
 
 
-__all__ = ["Evaluation", "Evaluator", "evaluation_of"]
+__all__ = ["Evaluation", "Evaluator", "evaluation_of", "run_batch"]

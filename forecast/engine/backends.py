@@ -138,6 +138,8 @@ def check_backend(backend: Any, threads: int | None = None, chunk: int | None = 
     (which refuses ``threads`` and ``chunk_paths``: each worker sets its own)."""
     if backend is None or backend == "local":
         return LocalBackend(threads, chunk)
+    if isinstance(backend, LocalBackend) and threads is None and chunk is None:
+        return backend  # already resolved (a report hands its backend on)
     from forecast.engine.cluster import resolve_backend
 
     cluster = resolve_backend(backend)

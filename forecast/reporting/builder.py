@@ -450,7 +450,8 @@ def report(
                 cluster.gather(jobs, tick, on_done=keep)
             if reused:
                 say(f"reused {reused} of {plural(total, 'campaign')} kept by the stopped report")
-            summary, ranking = _assemble(pf, target, parts, keys, meta, progress)
+            tornados = _tornados(pf, cluster, progress)
+            summary, ranking = _assemble(pf, target, parts, keys, meta, progress, tornados)
         except KeyboardInterrupt:
             raise ReportInterrupted(reused + len(computed), total, parts) from None
         shutil.rmtree(parts, ignore_errors=True)
@@ -466,6 +467,36 @@ def report(
         )
 
 
+def _tornados(pf: Portfolio, backend: Any, progress: bool) -> dict[str, bytes]:
+    """The tornado chart of each campaign that has an input of the portfolio's ``[tornado]``
+    (`forecast.analysis.sensitivity.tornado` on the portfolio's seed), money in its currency.
+    Computed afresh by every report (2 k + 1 runs a campaign), never kept in the parts."""
+    if pf.tornado is None:
+        return {}
+    from forecast.analysis.sensitivity import tornado
+    from forecast.progress import bar
+    from forecast.reporting.sensitivity_page import tornado_png
+
+    out: dict[str, bytes] = {}
+    t = pf.tornado
+    with bar(len(pf.campaigns), "tornado charts", progress, unit="campaign") as tick:
+        for c in pf.campaigns:
+            mine = pf.tornado_inputs(c)
+            if mine:
+                table = tornado(
+                    c.strategy,
+                    mine,
+                    [t["output"]],
+                    t["paths"],
+                    pf.seed,
+                    kernel=pf.method,
+                    backend=backend,
+                )
+                out[c.name] = tornado_png(table, t["output"], pf.fx_per_cny)
+            tick(1)
+    return out
+
+
 def _assemble(
     pf: Portfolio,
     target: Path,
@@ -473,9 +504,11 @@ def _assemble(
     keys: dict[str, str],
     meta: dict[str, Any],
     progress: bool,
+    tornados: dict[str, bytes] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Stream the kept parts into results.parquet, summarize them, draw the report, and move
-    the three files into place together; returns the summary and the ranking."""
+    """Stream the kept parts into results.parquet, summarize them, draw the report (with
+    ``tornados``, a chart per campaign, when asked for), and move the three files into place
+    together; returns the summary and the ranking."""
     import numpy as np
     import polars as pl
     import pyarrow.parquet as pq
@@ -530,6 +563,6 @@ def _assemble(
         pq.write_table(_with_meta(summary.to_arrow(), {**meta, "kind": "portfolio_summary"}), summ)
         ranking = ranking_table(pf, summary)
         with bar(2 * len(plots) + 2, "figures", progress, unit="fig") as tick:
-            page = render(pf, summary, ranking, plots, meta, tick)
+            page = render(pf, summary, ranking, plots, meta, tick, tornados or {})
         Path(html).write_text(page, encoding="utf-8")
     return summary, ranking

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -134,8 +134,10 @@ def render(
     plots: Sequence[CampaignPlot],
     meta: dict[str, Any],
     tick: Callable[[int], None],
+    tornados: Mapping[str, bytes] | None = None,
 ) -> str:
-    """The page. ``tick(1)`` is called after each figure is drawn."""
+    """The page. ``tick(1)`` is called after each figure is drawn; ``tornados``: a tornado
+    chart (PNG) per campaign name, shown in its section."""
     from forecast.reporting import plots as P
     from forecast.results.risk import level_label
 
@@ -174,7 +176,9 @@ def render(
             f"{e(p.method)} kernel &middot; {p.elapsed_s:.2f} s &middot; money in {e(cur)}</p>"
             f"{_campaign_table(summary, name)}"
             f"<div class=figs>{_img(hist, f'profit distribution of {name}')}"
-            f"{_img(fan, f'cumulative net sales of {name}')}</div></section>"
+            f"{_img(fan, f'cumulative net sales of {name}')}"
+            + (_img(tornados[name], f"tornado of {name}") if tornados and name in tornados else "")
+            + "</div></section>"
         )
 
     levels = ", ".join(f"{x:g}" for x in pf.risk_levels)

@@ -382,3 +382,76 @@ def two_distributions(
     )
     ax.legend(fontsize=8, frameon=False, loc="upper right")
     return _png(fig)
+
+
+def tornado_chart(
+    inputs: Sequence[str],
+    at_low: np.ndarray,
+    at_high: np.ndarray,
+    base: float,
+    output: str,
+    ranges: Sequence[str],
+    money: bool = True,
+) -> bytes:
+    """One bar per input (largest swing on top): the output with the input at its low (the
+    bar's end in grey) and at its high (blue), the others at base; ``ranges`` label the
+    inputs' low .. high; ``money``: the axis in CNY (else plain numbers)."""
+    k = len(inputs)
+    fig, ax = _figure(7.2, 0.9 + 0.34 * k, margins=(2.6, 0.3, 0.55, 0.35))
+    order = np.argsort(-np.abs(at_high - at_low), kind="stable")[::-1]
+    y = np.arange(k)
+    for pos, i in zip(y, order, strict=True):
+        for value, color in ((at_low[i], "#a5a5a5"), (at_high[i], _BLUE)):
+            ax.barh(pos, value - base, left=base, height=0.6, color=color, alpha=0.9)
+    ax.axvline(base, color=_GREY, linewidth=1.0)
+    ax.set_yticks(y, [f"{inputs[i]}  ({ranges[i]})" for i in order], fontsize=7)
+    if money:
+        ax.xaxis.set_major_formatter(_money(""))  # type: ignore[arg-type]
+    ax.set_xlabel(f"{output} (grey: input at its low, blue: at its high; line: all at base)")
+    ax.set_title(f"tornado: {output}", fontsize=10, loc="left")
+    ax.grid(False, axis="y")
+    return _png(fig)
+
+
+def index_bars(
+    inputs: Sequence[str],
+    first: np.ndarray,
+    first_err: np.ndarray,
+    total: np.ndarray,
+    total_err: np.ndarray,
+    output: str,
+    labels: tuple[str, str] = ("S1 (first order)", "ST (total)"),
+) -> bytes:
+    """Two bars per input (largest second value on top) with their interval half-widths:
+    Sobol S1 and ST, or Morris mu* and sigma (``labels``)."""
+    k = len(inputs)
+    fig, ax = _figure(7.2, 0.9 + 0.38 * k, margins=(2.2, 0.3, 0.55, 0.35))
+    order = np.argsort(total, kind="stable")
+    y = np.arange(k)
+    h = 0.38
+    ax.barh(
+        y + h / 2,
+        first[order],
+        height=h,
+        xerr=first_err[order],
+        color=_LIGHT,
+        error_kw={"elinewidth": 0.8, "capsize": 2},
+        label=labels[0],
+    )
+    ax.barh(
+        y - h / 2,
+        total[order],
+        height=h,
+        xerr=total_err[order],
+        color=_BLUE,
+        error_kw={"elinewidth": 0.8, "capsize": 2},
+        label=labels[1],
+    )
+    ax.set_yticks(y, [inputs[i] for i in order], fontsize=7)
+    ax.axvline(0.0, color=_GREY, linewidth=0.8)
+    ax.set_title(
+        f"{labels[0].split()[0]} and {labels[1].split()[0]}: {output}", fontsize=10, loc="left"
+    )
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.grid(False, axis="y")
+    return _png(fig)

@@ -18,6 +18,13 @@ Format (TOML, read with `tomllib`; file names are relative to the portfolio file
     rank_by = "mean_profit"               # mean_profit, mean_net_sales, p_loss, or cvar<L>
                                           # for a listed level (cvar95 for 0.95)
 
+    [tornado]                             # optional: a tornado chart per campaign
+    output = "cvar95"                     # what it shows (default: CVaR at the first level)
+    paths = 2000                          # paths of each of its runs (default 2,000)
+    [tornado.inputs]                      # forecast.analysis.inputs names and laws; each
+    "market.trust_penalty" = [0.0, 0.7]   # campaign takes those it has (an input no
+    "star.conversion" = [0.01, 0.03]      # campaign has is an error)
+
 A campaign is named by its strategy's ``name`` (the file's stem unless the file sets one);
 two files with the same name are refused. A file matched twice (listed and globbed) counts
 once. Every check runs when the file is loaded, before anything is simulated: a bad file
@@ -54,6 +61,7 @@ _KEYS = (
     "fx_per_cny",
     "method",
     "rank_by",
+    "tornado",
 )
 _REQUIRED = ("campaigns", "seed")
 
@@ -112,7 +120,19 @@ class Portfolio:
     description: str = ""
     source: Path | None = None
     source_sha256: str | None = None
+    tornado: dict[str, Any] | None = None
+    """``{"inputs": {name: law}, "output": str, "paths": int}`` or None (see the module)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def tornado_inputs(self, campaign: Campaign) -> dict[str, Any]:
+        """The tornado inputs that ``campaign`` has (empty without a tornado)."""
+        from forecast.analysis.inputs import applies
+
+        if self.tornado is None:
+            return {}
+        return {
+            k: law for k, law in self.tornado["inputs"].items() if applies(campaign.strategy, k)
+        }
 
     @classmethod
     def of(
@@ -157,7 +177,7 @@ class Portfolio:
             "fx_per_cny": self.fx_per_cny,
             "method": self.method,
             "rank_by": self.rank_by,
-        }
+        } | ({} if self.tornado is None else {"tornado": self.tornado})
 
     def param_hash(self) -> str:
         """SHA-256 (hex) of the settings and of every campaign's name and strategy (all its
@@ -251,6 +271,7 @@ def _build(
     if not isinstance(description, str):
         raise _fail(owner, "description", description, "a string")
     name = _check(owner, v.text, owner, "name", data.get("name", "portfolio"))
+    tornado = _tornado(owner, data.get("tornado"), campaigns, levels)
     if not campaigns:
         raise _fail(owner, "campaigns", [], "at least one campaign")
     seen: dict[str, Campaign] = {}
@@ -278,8 +299,48 @@ def _build(
         description=description,
         source=source,
         source_sha256=source_sha256,
+        tornado=tornado,
         raw=dict(data),
     )
+
+
+def _tornado(
+    owner: str, table: Any, campaigns: Sequence[Campaign], levels: tuple[float, ...]
+) -> dict[str, Any] | None:
+    """The ``[tornado]`` table checked against every campaign (each law resolved in each
+    campaign that has its input; an input no campaign has is refused)."""
+    if table is None:
+        return None
+    from forecast.analysis.inputs import InputError, applies, resolve_all
+    from forecast.analysis.sensitivity import parse_outputs
+
+    if not isinstance(table, Mapping):
+        raise _fail(owner, "tornado", table, "a table with inputs (and output, paths)")
+    for key in table:
+        if key not in ("inputs", "output", "paths"):
+            raise _fail(
+                owner, f"tornado.{key}", table[key], "unknown key; allowed: inputs, output, paths"
+            )
+    inputs = table.get("inputs")
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise _fail(owner, "tornado.inputs", inputs, "a table of input names and their laws")
+    output = table.get("output", f"cvar{level_label(levels[0])}")
+    try:
+        parse_outputs([output])
+    except ValueError as err:
+        raise PortfolioError(f"{owner}: tornado: {err}") from None
+    paths = _check(owner, v.integer, owner, "tornado.paths", table.get("paths", 2000), 1, MAX_PATHS)
+    for name in inputs:
+        if not any(applies(c.strategy, str(name)) for c in campaigns):
+            raise _fail(owner, "tornado.inputs", name, "names nothing in any campaign")
+    for c in campaigns:
+        mine = {k: law for k, law in inputs.items() if applies(c.strategy, str(k))}
+        if mine:
+            try:
+                resolve_all(c.strategy, mine)
+            except InputError as err:
+                raise PortfolioError(f"{owner}: campaign {c.name!r}: tornado.{err}") from None
+    return {"inputs": dict(inputs), "output": output, "paths": paths}
 
 
 def _campaign_files(owner: str, entries: Any, base: Path, itself: Path) -> list[Path]:
