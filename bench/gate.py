@@ -52,6 +52,7 @@ FULL = (
     "bench",
     "--ignore=bench/test_bench_cluster.py",
     "--ignore=bench/test_bench_optimize.py",
+    "--ignore=bench/test_bench_sensitivity.py",
     "--deselect=bench/test_bench_calibrate.py::test_fit_1000_sessions_of_20_hosts",
     "--deselect=bench/test_bench_calibrate.py::test_calibrate_command_work",
 )

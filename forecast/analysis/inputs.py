@@ -23,9 +23,10 @@ the input's share is what not knowing that level costs.
 A field that shapes a session's arrivals or watch time (views per hour, hours, products in
 the stream, the watch-time law, the market's arrival profile) needs the session's
 watch-time integrals computed again for each value, about half a second each; such inputs
-are taken on a grid of `SHAPE_LEVELS` values of their law (its quantiles at the midpoints of
-equal-probability cells), so that a design of thousands of evaluations computes them a few
-times per input. Every other field is taken at its exact value.
+are taken on a grid of `SHAPE_LEVELS` values of their law (the quantiles at equally spaced
+probabilities from the range's bounds, or from 0.1 % to 99.9 % of an unbounded law; a
+value is moved to the nearest), so that a design of thousands of evaluations computes them
+a few times per input. The grid holds a range's bounds and Morris's four levels. Every other field is taken at its exact value.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from forecast.model.entities import (
     TierValues,
 )
 
-#: Values a shape-changing input takes (see the module docstring).
+#: Values a shape-changing input takes (see the module docstring): 16, so that Morris's 4
+#: levels (0, 1/3, 2/3, 1) fall on the grid.
 SHAPE_LEVELS = 16
 
 #: Fields whose change needs new watch-time integrals.
@@ -116,7 +118,7 @@ class Law:
     def ppf(self, u: float) -> float:
         """The value at probability ``u`` in (0, 1)."""
         if self.dist == "uniform":
-            return self.a + u * (self.b - self.a)
+            return self.b if u >= 1.0 else self.a + u * (self.b - self.a)
         if self.dist == "normal":
             return NormalDist(self.a, self.b).inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
         if self.dist == "lognormal":
@@ -166,20 +168,27 @@ class Input:
     def value(self, u: float) -> float:
         """The value at probability ``u`` (on the grid for a shape input; rounded for a
         whole-number field)."""
-        if self.shape:
-            k = min(SHAPE_LEVELS - 1, int(u * SHAPE_LEVELS))
-            u = (k + 0.5) / SHAPE_LEVELS
-        if self.law.dist in ("normal", "lognormal"):  # unbounded: its central 99.8 %
-            u = min(max(u, LAW_TAIL), 1.0 - LAW_TAIL)
+        bounded = self.law.dist in ("uniform", "triangular")
+        lo, hi = (0.0, 1.0) if bounded else (LAW_TAIL, 1.0 - LAW_TAIL)  # unbounded: 99.8 %
+        u = min(max(u, lo), hi)
+        if self.shape:  # the nearest of SHAPE_LEVELS probabilities from lo to hi
+            k = round((u - lo) / (hi - lo) * (SHAPE_LEVELS - 1))
+            u = hi if k == SHAPE_LEVELS - 1 else lo + (hi - lo) * k / (SHAPE_LEVELS - 1)
         x = self.law.ppf(u)
         return float(round(x)) if self.field in INTEGER_FIELDS else x
 
     @property
     def low(self) -> float:
+        """The tornado's low: a range's bound (on the grid, for a shape input) or the 5 %
+        quantile."""
+        if self.law.dist == "uniform":
+            return self.value(0.0)
         return float(round(self.law.low)) if self.field in INTEGER_FIELDS else self.law.low
 
     @property
     def high(self) -> float:
+        if self.law.dist == "uniform":
+            return self.value(1.0)
         return float(round(self.law.high)) if self.field in INTEGER_FIELDS else self.law.high
 
 

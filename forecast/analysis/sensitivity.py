@@ -55,7 +55,7 @@ METHODS = ("morris", "sobol")
 #: Batches a function output (or VaR) is cut into for its Monte Carlo error.
 BATCHES = 20
 #: Design points run again on an independent seed to measure the noise left (`_noise`).
-REPLICATES = 64
+REPLICATES = 32
 #: Strategies submitted to the backend at once.
 BATCH_SIZE = 64
 _RISK = re.compile(r"^(c?var)(\d{2}(?:\.\d+)?)$")

@@ -246,3 +246,17 @@ def test_optimize_on_the_cluster_equals_the_local_search(backend: DaskBackend) -
     assert there.best == here.best and there.why == here.why
     assert there.candidates.equals(here.candidates)
     assert there.finalists.equals(here.finalists)
+
+
+def test_sensitivity_on_the_cluster_equals_the_local_run(backend: DaskBackend) -> None:
+    """Every evaluation of the design, the tornado and the noise replicates runs as tasks;
+    the indices and tables are the local run's bits."""
+    inputs = {"star.conversion": (0.01, 0.03), "serum.unit_cost": (30.0, 50.0)}
+    s = fc.load(examples.path("mega_then_micro"))
+    kw: dict[str, Any] = {"paths": 300, "seed": 2, "trajectories": 3}
+    here = fc.sensitivity(s, inputs, ["mean_profit", "cvar95"], **kw)
+    there = fc.sensitivity(s, inputs, ["mean_profit", "cvar95"], backend=backend, **kw)
+    assert there.indices.equals(here.indices) and there.design.equals(here.design)
+    assert there.noise.equals(here.noise)
+    assert here.tornado is not None and there.tornado is not None
+    assert there.tornado.equals(here.tornado)
