@@ -73,3 +73,17 @@ def test_optimize_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixtur
         "optimize.html",
     }
     assert "Best plan of 'serum_launch'" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_sensitivity_walk_through_runs(tmp_path: Path) -> None:
+    """The sensitivity section's Python block, as written (about 15 s)."""
+    match = re.search(r"## Which input drives the risk.*?```python\n(.*?)```", README, re.S)
+    assert match is not None
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(match.group(1), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "sens" / "sensitivity.html").exists()

@@ -26,7 +26,8 @@ watch-time integrals computed again for each value, about half a second each; su
 are taken on a grid of `SHAPE_LEVELS` values of their law (the quantiles at equally spaced
 probabilities from the range's bounds, or from 0.1 % to 99.9 % of an unbounded law; a
 value is moved to the nearest), so that a design of thousands of evaluations computes them
-a few times per input. The grid holds a range's bounds and Morris's four levels. Every other field is taken at its exact value.
+a few times per input. The grid holds a range's bounds and Morris's four levels. Every
+other field is taken at its exact value.
 """
 
 from __future__ import annotations
