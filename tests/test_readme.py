@@ -39,19 +39,23 @@ def test_python_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "profit" in capsys.readouterr().out
 
 
-@pytest.mark.slow
-def test_calibration_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The calibration section's Python block: two fitted hosts and a new one, as written."""
-    match = re.search(
-        r"## Calibrate to your own hosts' past sessions.*?```python\n(.*?)```", README, re.S
-    )
-    assert match is not None
+def run_block(section: str, where: Path) -> None:
+    """Run the first Python block after the README heading ``section`` (a regex) in the
+    folder ``where``, as written."""
+    match = re.search(rf"## {section}.*?```python\n(.*?)```", README, re.S)
+    assert match is not None, section
     cwd = os.getcwd()
-    os.chdir(tmp_path)
+    os.chdir(where)
     try:
         exec(compile(match.group(1), "README.md", "exec"), {})
     finally:
         os.chdir(cwd)
+
+
+@pytest.mark.slow
+def test_calibration_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The calibration section's Python block: two fitted hosts and a new one, as written."""
+    run_block("Calibrate to your own hosts' past sessions", tmp_path)
     assert (tmp_path / "fit" / "calibration.parquet").exists()
     assert "profit" in capsys.readouterr().out
 
@@ -59,14 +63,7 @@ def test_calibration_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFix
 @pytest.mark.slow
 def test_optimize_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The plan search section's Python block, as written (the bundled space, about 30 s)."""
-    match = re.search(r"## Find the best plan.*?```python\n(.*?)```", README, re.S)
-    assert match is not None
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(match.group(1), "README.md", "exec"), {})
-    finally:
-        os.chdir(cwd)
+    run_block("Find the best plan", tmp_path)
     assert {p.name for p in (tmp_path / "best").iterdir()} == {
         "best.toml",
         "candidates.parquet",
@@ -78,12 +75,5 @@ def test_optimize_walk_through_runs(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.slow
 def test_sensitivity_walk_through_runs(tmp_path: Path) -> None:
     """The sensitivity section's Python block, as written (about 15 s)."""
-    match = re.search(r"## Which input drives the risk.*?```python\n(.*?)```", README, re.S)
-    assert match is not None
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(match.group(1), "README.md", "exec"), {})
-    finally:
-        os.chdir(cwd)
+    run_block("Which input drives the risk", tmp_path)
     assert (tmp_path / "sens" / "sensitivity.html").exists()

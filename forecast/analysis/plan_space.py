@@ -38,9 +38,11 @@ brand's products, the decisions and their ranges, and constraints. In a TOML fil
     [search]                          # optional defaults of `forecast optimize`
     objective = "mean_profit"         # or mean_net_sales, cvar95, mean_cvar95, ...
     cvar_weight = 0.5                 # of mean_cvarNN
-    paths = 4000
+    paths = 4000                      # a candidate's paths at the last rung
     seed = 7
-    budget_s = 60
+    budget_s = 60                     # wall seconds (no limit if left out)
+    method = "auto"                   # the search: auto, exhaustive or optuna
+    trials = 300                      # plans Optuna evaluates
 
     [market]                          # any MarketParams field
 
