@@ -206,14 +206,14 @@ class Plan:
         who = self.lineup[0] + (", then " + ", ".join(self.lineup[1:]) if self.lineup[1:] else "")
         parts = [who]
         if any(d is not None for d in self.discounts):
-            ds = {d for d in self.discounts}
+            ds = set(self.discounts)
             parts.append(
                 f"{_pct(self.discounts[0])} off"
                 if len(ds) == 1
                 else "discounts " + ", ".join(_pct(d) for d in self.discounts)
             )
         if any(a is not None for a in self.assortments):
-            a_set = {a for a in self.assortments}
+            a_set = set(self.assortments)
             parts.append(
                 f"{self.assortments[0]} products a stream"
                 if len(a_set) == 1
