@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from forecast.analysis.evaluate import Evaluation, Evaluator
 from forecast.analysis.objective import Objective
-from forecast.analysis.plan_space import Plan, PlanSpace, load_space
+from forecast.analysis.plan_space import MAX_LISTED, Plan, PlanSpace, load_space
 from forecast.analysis.search import BATCH, OptunaSearch, exhaustive
 from forecast.engine.backends import check_backend
 from forecast.engine.run import check_paths, check_seed, check_threads
@@ -270,7 +270,8 @@ def optimize(
             "optimize",
             "search",
             "exhaustive",
-            "needs a discrete space (a list or a step for every range)",
+            "needs a discrete space (a list or a step for every range) of at most "
+            f"{MAX_LISTED:,} lineups",
         )
     n_trials = _setting(sp, trials, "trials", None)
     target = (

@@ -106,6 +106,9 @@ ORDERS = ("any", "pool")
 #: Most candidates in a pool (a larger pool is many spaces: split it).
 MAX_POOL = 64
 
+#: Most lineups a space may have to be listed (counted, or searched exhaustively).
+MAX_LISTED = 1_000_000
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -404,12 +407,27 @@ class PlanSpace:
                 "a continuous range",
                 "cannot be listed; give a step or a list",
             )
+        if self.lineup_count() > MAX_LISTED:
+            raise v.fail(
+                f"plan space {self.name!r}",
+                "max_booked",
+                self.max_booked,
+                f"gives {self.lineup_count():,} lineups, too many to list (at most "
+                f"{MAX_LISTED:,}); search it with Optuna",
+            )
         for lineup in self.lineups():
             yield from self.plans_of(lineup)
 
+    def lineup_count(self) -> int:
+        """How many lineups the decisions allow, before the budget."""
+        n = len(self.pool)
+        pick = math.perm if self.order == "any" else math.comb
+        return sum(pick(n, k) for k in range(self.min_booked, self.most_booked + 1))
+
     def size(self) -> int | None:
-        """How many plans the space holds (None if a decision is continuous)."""
-        if not self.discrete:
+        """How many plans the space holds; None if a decision is continuous or the lineups
+        are too many to list (more than `MAX_LISTED`): such a space is only searched."""
+        if not self.discrete or self.lineup_count() > MAX_LISTED:
             return None
         per = {}
         for k in range(self.min_booked, self.most_booked + 1):

@@ -297,3 +297,17 @@ max_booked = 2
     assert space.influencer("fitted_host").host_traffic_sd > 0  # carries its posterior
     result = fc.optimize(space, paths=500, seed=2, final_paths=1000)
     assert result.evaluated == space.size() == 9
+
+
+def test_a_space_too_large_to_list_is_searched_not_listed() -> None:
+    pool = [fc.Influencer.preset("micro", f"m{i}") for i in range(40)]
+    space = fc.PlanSpace(pool=pool, products=[fc.Product("s", list_price=10.0)], max_booked=5)
+    assert (
+        space.lineup_count()
+        == 40 * 39 * 38 * 37 * 36 + 40 * 39 * 38 * 37 + 40 * 39 * 38 + 40 * 39 + 40
+    )
+    assert space.size() is None  # counted, not listed
+    with pytest.raises(ValueError, match="too many to list"):
+        next(space.plans())
+    with pytest.raises(ValueError, match="at most 1,000,000 lineups"):
+        fc.optimize(space, search="exhaustive", paths=500, seed=1)
