@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
-#: Batches a function objective's path table is cut into for its Monte Carlo error (batch
-#: means): it has no per-path terms.
-FUNCTION_BATCHES = 20
+#: Batches a path table is cut into for the Monte Carlo error of a figure that has no
+#: per-path terms (a function objective, VaR): batch means.
+BATCHES = 20
 
 #: Compiled strategies an `Evaluator` keeps (the most recently used; a few MB at most).
 KEEP_PREPARED = 512
@@ -72,6 +72,28 @@ class Evaluation:
         return NormalDist().cdf(mean / se)
 
 
+def batch_values(
+    table: pl.DataFrame, measure: Callable[[pl.DataFrame], float], batches: int = BATCHES
+) -> np.ndarray:
+    """``measure`` of each of ``batches`` contiguous, near-equal slices of the path table
+    (batch means: the Monte Carlo error of a figure with no per-path terms)."""
+    import numpy as np
+
+    n = table.height
+    edges = np.linspace(0, n, min(batches, n) + 1).astype(np.int64)
+    return np.array(
+        [measure(table.slice(int(a), int(b - a))) for a, b in itertools.pairwise(edges)]
+    )
+
+
+def batch_error(values: np.ndarray) -> float:
+    """Standard error of the whole table's figure from its `batch_values`."""
+    import numpy as np
+
+    b = values.size
+    return float(np.std(values, ddof=1)) / math.sqrt(b) if b > 1 else math.nan
+
+
 def evaluation_of(
     table: pl.DataFrame,
     objective: Objective,
@@ -81,7 +103,6 @@ def evaluation_of(
     session_net: np.ndarray | None = None,
 ) -> Evaluation:
     """The `Evaluation` of one candidate's path table."""
-    import numpy as np
 
     from forecast.results.summary import tail_risk
 
@@ -95,15 +116,8 @@ def evaluation_of(
         se = float(terms.std(ddof=1)) / root if n > 1 else math.nan
     else:
         score = objective.score(table)
-        b = min(FUNCTION_BATCHES, n)
-        edges = np.linspace(0, n, b + 1).astype(np.int64)
-        terms = np.array(
-            [
-                objective.score(table.slice(int(lo), int(hi - lo)))
-                for lo, hi in itertools.pairwise(edges)
-            ]
-        )
-        se = float(terms.std(ddof=1)) / math.sqrt(b) if b > 1 else math.nan
+        terms = batch_values(table, objective.score)
+        se = batch_error(terms)
     p_loss = float((profit < 0).mean())
     return Evaluation(
         paths=n,
@@ -234,4 +248,12 @@ def _strategy_name(space: PlanSpace, plan: Plan) -> str:
     return f"{space.name}: {plan.describe()}"
 
 
-__all__ = ["Evaluation", "Evaluator", "evaluation_of", "run_batch"]
+__all__ = [
+    "BATCHES",
+    "Evaluation",
+    "Evaluator",
+    "batch_error",
+    "batch_values",
+    "evaluation_of",
+    "run_batch",
+]

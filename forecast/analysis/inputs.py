@@ -301,6 +301,10 @@ def resolve(strategy: Strategy, name: Any, spec: Any) -> Input:
                     f"e.g. market.{field}.mega"
                 )
             current = getattr(current, sub)
+        elif sub is not None and field in allowed:
+            raise InputError(
+                f"inputs: {name} is not allowed; market.{field} is a number, not a tier table"
+            )
     elif owner in labels:
         kind, allowed = "session", list(_SESSION_FIELDS)
         session = labels[owner]
@@ -327,7 +331,7 @@ def resolve(strategy: Strategy, name: Any, spec: Any) -> Input:
             f"inputs: {name} is not allowed; {owner!r} names nothing in strategy "
             f"{strategy.name!r}; {hint}owners: {', '.join(known)}"
         )
-    if field not in allowed or (kind == "market" and sub is not None and current is None):
+    if field not in allowed:
         close = difflib.get_close_matches(field, allowed, n=1)
         hint = f"did you mean {owner}.{close[0]}? " if close else ""
         raise InputError(

@@ -35,9 +35,6 @@ if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
-#: Objectives by name (``cvarNN`` and ``mean_cvarNN`` take any level in [50, 99.9]).
-NAMES = ("mean_profit", "mean_net_sales", "cvar95", "mean_cvar95")
-
 _CVAR = re.compile(r"^(mean_)?cvar(\d{2}(?:\.\d+)?)$")
 
 
@@ -69,9 +66,9 @@ class Objective:
 
     @classmethod
     def parse(cls, spec: Any, weight: float | None = None) -> Objective:
-        """An objective from a name (`NAMES`, any ``cvarNN`` / ``mean_cvarNN`` level), a
-        function of the path table, or an `Objective`; ``weight``: the CVaR weight of a
-        ``mean_cvarNN`` (default 0.5)."""
+        """An objective from a name (``mean_profit``, ``mean_net_sales``, ``cvarNN`` or
+        ``mean_cvarNN`` at any level NN in [50, 99.9]), a function of the path table, or an
+        `Objective`; ``weight``: the CVaR weight of a ``mean_cvarNN`` (default 0.5)."""
         if isinstance(spec, Objective):
             return spec
         if callable(spec):
@@ -175,4 +172,4 @@ def cvar_terms(profit: np.ndarray, level: float) -> np.ndarray:
     return var + np.maximum(-p - var, 0.0) * (n / k)
 
 
-__all__ = ["NAMES", "Objective", "cvar_terms"]
+__all__ = ["Objective", "cvar_terms"]

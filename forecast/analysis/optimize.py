@@ -75,6 +75,9 @@ STALE_BATCHES = 6
 #: Share of ``budget_s`` the screening may use; the race, fresh runs and explanation get the
 #: rest.
 SEARCH_SHARE = 0.6
+#: Share of ``budget_s`` after which the race stops promoting (the fresh streams and the
+#: explanation get the rest).
+RACE_SHARE = 0.85
 
 SEARCHES = ("auto", "exhaustive", "optuna")
 
@@ -327,20 +330,15 @@ def optimize(
                     add(plans[lo : lo + 64])
             else:
                 _optuna_screen(
-                    sp,
-                    obj,
-                    seed_value,
-                    target,
-                    size,
-                    cands,
-                    skipped,
-                    add,
-                    out_of_time,
-                    state,
-                    key64,
+                    sp, seed_value, target, size, cands, skipped, add, out_of_time, state
                 )
-            if not cands:
-                raise v.fail("constraints", "budget", sp.budget, "no plan of the space fits it")
+            if not cands:  # every plan fits the budget that PlanSpace checked: time, or luck
+                reason = (
+                    f"ran out before a plan was evaluated (budget_s = {limit:g})"
+                    if state["stopped_by"] == "budget_s"
+                    else f"the sampler suggested only plans over the budget ({len(skipped)})"
+                )
+                raise v.fail("optimize", "search", mode, f"found nothing to compare: {reason}")
             survivors = _race(
                 list(cands.values()), rungs, evaluator, seed_value, sp, out_of_time, say, state
             )
@@ -454,7 +452,6 @@ def _race_estimate(n: int) -> int:
 
 def _optuna_screen(
     sp: PlanSpace,
-    obj: Objective,
     seed: int,
     target: int,
     size: int | None,
@@ -463,18 +460,18 @@ def _optuna_screen(
     add: Callable[[list[Plan]], None],
     out_of_time: Callable[[float], bool],
     state: dict[str, str],
-    key64: Callable[[str], int],
 ) -> None:
     """Screen the plans TPE suggests, a batch at a time, until ``target`` plans are
-    evaluated, the space is exhausted, the sampler repeats itself or time runs out."""
+    evaluated (every plan, when ``target`` is the space's size), the sampler repeats itself
+    or time runs out. A plan over the budget is not run; its trial is told the worst score
+    so far and the budget constraint it breaks."""
+    from forecast.engine.compile import key64
+
     opt = OptunaSearch(sp, key64(f"{seed}:optuna"))
     stale = 0
     while len(cands) < target:
         if out_of_time(SEARCH_SHARE):
             state["stopped_by"] = "budget_s"
-            return
-        if size is not None and len(cands) + len(skipped) >= size:
-            state["stopped_by"] = "space listed"
             return
         batch = opt.ask(BATCH)
         new: dict[str, Plan] = {}
@@ -486,11 +483,7 @@ def _optuna_screen(
                 continue
             new[plan.key] = plan
         if new:
-            add(
-                list(new.values())[: max(1, target - len(cands))]
-                if len(cands) + len(new) > target
-                else list(new.values())
-            )
+            add(list(new.values())[: target - len(cands)])
             stale = 0
         else:
             stale += 1
@@ -506,7 +499,7 @@ def _optuna_screen(
         if stale >= STALE_BATCHES:
             state["stopped_by"] = "converged"
             return
-    state["stopped_by"] = "trials"
+    state["stopped_by"] = "space listed" if size is not None and len(cands) >= size else "trials"
 
 
 def _race(
@@ -522,7 +515,7 @@ def _race(
     """Successive halving over ``rungs``: the candidates left at the last rung reached."""
     current = pool
     for n in rungs[1:]:
-        if out_of_time(0.85):
+        if out_of_time(RACE_SHARE):
             state["stopped_by"] = "budget_s"
             break
         keep = _select(current, sp)

@@ -458,28 +458,6 @@ class PlanSpace:
             )
         return Strategy(tuple(sessions), self.market, name or self.name)
 
-    def check(self, plan: Plan) -> Plan:
-        """``plan`` checked against the space: a clear error for a decision outside it."""
-        o = f"plan space {self.name!r}"
-        k = len(plan.lineup)
-        if not self.min_booked <= k <= self.most_booked:
-            raise v.fail(
-                o, "lineup", list(plan.lineup), f"must book {self.min_booked} to {self.most_booked}"
-            )
-        for who in plan.lineup:
-            if who not in self.names:
-                raise v.fail(o, "lineup", who, f"is not in the pool ({', '.join(self.names)})")
-        if len(set(plan.lineup)) != k:
-            raise v.fail(o, "lineup", list(plan.lineup), "books an influencer twice")
-        if not self.affordable(plan.lineup):
-            raise v.fail(
-                "constraints",
-                "budget",
-                self.budget,
-                f"plan {plan.key} costs CNY {self.fees(plan.lineup):,.0f}",
-            )
-        return plan
-
 
 def _as_choice(where: str, key: str, value: Any) -> Choice:
     if key == "assortment":

@@ -27,7 +27,6 @@ e.g. ``cvar95``), or functions of the path table (named by their ``__name__``).
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import time
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from forecast.analysis.evaluate import run_batch
+from forecast.analysis.evaluate import batch_error, batch_values, run_batch
 from forecast.analysis.inputs import Input, InputError, apply, resolve_all
 from forecast.analysis.objective import cvar_terms
 from forecast.engine.backends import check_backend
@@ -52,8 +51,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 METHODS = ("morris", "sobol")
-#: Batches a function output (or VaR) is cut into for its Monte Carlo error.
-BATCHES = 20
 #: Design points run again on an independent seed to measure the noise left (`_noise`).
 REPLICATES = 32
 #: Strategies submitted to the backend at once.
@@ -73,7 +70,6 @@ class Output:
 
     def measure(self, table: pl.DataFrame) -> tuple[float, float]:
         """(value, Monte Carlo standard error) on ``table``."""
-        import numpy as np
 
         profit = table["profit"].to_numpy()
         n = profit.size
@@ -87,13 +83,7 @@ class Output:
         if self.kind == "cvar":
             terms = cvar_terms(profit, self.level)
             return tail_risk(profit, self.level)[1], float(terms.std(ddof=1)) / root
-        value = self._of(table)
-        b = min(BATCHES, n)
-        edges = np.linspace(0, n, b + 1).astype(np.int64)
-        parts = [
-            self._of(table.slice(int(lo), int(hi - lo))) for lo, hi in itertools.pairwise(edges)
-        ]
-        return value, float(np.std(parts, ddof=1)) / math.sqrt(b) if b > 1 else math.nan
+        return self._of(table), batch_error(batch_values(table, self._of))
 
     def _of(self, table: pl.DataFrame) -> float:
         if self.kind == "var":
@@ -215,7 +205,6 @@ def tornado(
     """The one-at-a-time table alone (2 k + 1 evaluations on ``seed``): per output and
     input the output with the input at its low and at its high, the others at base (the
     ``tornado`` of `sensitivity`, without its design)."""
-    import numpy as np
 
     base = resolve_strategy(strategy)
     items = resolve_all(base, inputs)
@@ -225,18 +214,47 @@ def tornado(
     cluster = check_backend(backend, check_threads(threads))
     chosen = prepare(base, kernel).method
     extra = _tornado_points(items)
-    points: dict[tuple[float, ...], int] = {}
-    for row in extra:
-        points.setdefault(row, len(points))
-    measured = np.full((len(points), len(outs), 2), np.nan)
-    preps = [prepare(apply(base, items, row), chosen) for row in points]
-
-    def done(i: int, table: pl.DataFrame, _: Any) -> None:
-        for k, out in enumerate(outs):
-            measured[i, k] = out.measure(table)
-
-    run_batch(preps, n, seed_value, cluster, done)
+    points = {row: i for i, row in enumerate(dict.fromkeys(extra))}
+    measured = _measure(base, items, list(points), outs, chosen, n, seed_value, cluster)
     return _tornado(outs, items, extra, points, measured)
+
+
+def _measure(
+    base: Strategy,
+    items: Sequence[Input],
+    rows: Sequence[tuple[float, ...]],
+    outs: Sequence[Output],
+    kernel: str,
+    paths: int,
+    seed: int,
+    backend: Any,
+    tick: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """[rows, outputs, (value, Monte Carlo error)]: the strategy with the inputs at each
+    row of values, run on ``paths`` paths of ``seed``, `BATCH_SIZE` strategies submitted at
+    once; ``tick(1)`` as each finishes."""
+    import numpy as np
+
+    out = np.full((len(rows), len(outs), 2), np.nan)
+    for lo in range(0, len(rows), BATCH_SIZE):
+        preps: list[Prepared] = []
+        for row in rows[lo : lo + BATCH_SIZE]:
+            try:
+                preps.append(prepare(apply(base, items, row), kernel))
+            except ValueError as err:
+                if isinstance(err, InputError):
+                    raise
+                at = dict(zip([i.name for i in items], row, strict=True))
+                raise InputError(f"inputs: at {at}: {err}") from None
+
+        def done(i: int, table: pl.DataFrame, _: Any, start: int = lo) -> None:
+            for k, o in enumerate(outs):
+                out[start + i, k] = o.measure(table)
+            if tick is not None:
+                tick(1)
+
+        run_batch(preps, paths, seed, backend, done)
+    return out
 
 
 def _tornado_points(items: Sequence[Input]) -> list[tuple[float, ...]]:
@@ -347,43 +365,25 @@ def sensitivity(
             points.setdefault(row, len(points))
     from forecast.progress import bar
 
-    measured = np.full((len(points), len(outs), 2), np.nan)
     order = list(points)
-    with bar(len(order) + min(REPLICATES, len(order)), "sensitivity", progress, unit="run") as tick:
-        for lo in range(0, len(order), BATCH_SIZE):
-            batch = order[lo : lo + BATCH_SIZE]
-            preps: list[Prepared] = []
-            for row in batch:
-                try:
-                    preps.append(prepare(apply(base, items, row), chosen))
-                except InputError:
-                    raise
-                except ValueError as err:
-                    raise InputError(
-                        f"inputs: at {dict(zip([i.name for i in items], row, strict=True))}: {err}"
-                    ) from None
+    from forecast.engine.compile import key64
 
-            def done(i: int, table: pl.DataFrame, _: Any, start: int = lo) -> None:
-                for k, out in enumerate(outs):
-                    measured[start + i, k] = out.measure(table)
-                tick(1)
-
-            run_batch(preps, n, seed_value, cluster, done)
-        # the noise left under common random numbers: a sample of the design points again,
-        # on an independent seed (see `_noise`)
-        from forecast.engine.compile import key64
-
-        picks = np.unique(np.linspace(0, len(order) - 1, min(REPLICATES, len(order))).astype(int))
-        again = np.full((picks.size, len(outs)), np.nan)
-        replicate_seed = key64(f"{seed_value}:replicate")
-        preps = [prepare(apply(base, items, order[i]), chosen) for i in picks]
-
-        def redone(i: int, table: pl.DataFrame, _: Any) -> None:
-            for k, out in enumerate(outs):
-                again[i, k] = out.measure(table)[0]
-            tick(1)
-
-        run_batch(preps, n, replicate_seed, cluster, redone)
+    # the noise left under common random numbers: a sample of the design points again, on
+    # an independent seed (see `_noise`)
+    picks = np.unique(np.linspace(0, len(order) - 1, min(REPLICATES, len(order))).astype(int))
+    with bar(len(order) + picks.size, "sensitivity", progress, unit="run") as tick:
+        measured = _measure(base, items, order, outs, chosen, n, seed_value, cluster, tick)
+        again = _measure(
+            base,
+            items,
+            [order[i] for i in picks],
+            outs,
+            chosen,
+            n,
+            key64(f"{seed_value}:replicate"),
+            cluster,
+            tick,
+        )[:, :, 0]
     index = np.array([points[tuple(float(x) for x in row)] for row in values])
     y = measured[index, :, 0]  # [design rows, outputs]
     se = measured[index, :, 1]

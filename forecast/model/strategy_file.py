@@ -427,27 +427,14 @@ def strategy_toml(strategy: Strategy, header: str = "") -> str:
             if f.name in given or value != getattr(preset, f.name):
                 table[f.name] = _toml_value(value)
         influencers.append(table)
+    # the complete session rows, without the keys that only restate a default
+    defaults = {"discounts": {}, "fit": 1.0, "format": "live", "episode": 1}
     sessions = []
-    for s in strategy.sessions:
-        row: dict[str, Any] = {
-            "influencer": s.influencer.name,
-            "products": [p.name for p in s.products],
-            "day": s.day,
-            "hours": s.hours,
-            "assortment": s.assortment,
-            "categories": s.categories,
-            "positions": list(s.positions or ()),
-            "label": s.label,
-        }
-        if s.discounts:
-            row["discounts"] = dict(s.discounts)
-        if s.fit != 1.0:
-            row["fit"] = s.fit
-        if s.format.value != "live":
-            row.update(format=s.format.value, days=s.days)
-        if s.episode != 1:
-            row["episode"] = s.episode
-        sessions.append(row)
+    for row in strategy_to_dict(strategy)["sessions"]:
+        kept = {k: x for k, x in row.items() if k not in defaults or x != defaults[k]}
+        if "format" not in kept:
+            kept.pop("days")  # a live session's days mean nothing
+        sessions.append(kept)
     data: dict[str, Any] = {"name": strategy.name}
     if market:
         data["market"] = market

@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from forecast.reporting.html import _STYLE, _img, _num, _table
 
 if TYPE_CHECKING:
@@ -148,14 +146,4 @@ def write(opt: Optimization, out: str | Path) -> list[Path]:
     return targets
 
 
-def frontier_keys(opt: Optimization) -> list[str]:
-    """Keys of the candidates on the frontier (for tests and readers of the table)."""
-    from forecast.reporting.plots import pareto_front
-
-    c = opt.candidates
-    front = pareto_front(c["mean_profit"].to_numpy(), c["cvar95"].to_numpy())
-    keys = c["key"].to_list()
-    return [keys[int(i)] for i in np.asarray(front)]
-
-
-__all__ = ["FILES", "frontier_keys", "render", "write"]
+__all__ = ["FILES", "render", "write"]

@@ -50,14 +50,19 @@ def sobol() -> fc.Sensitivity:
 
 
 def test_sobol_finds_the_one_input_that_drives_the_output(sobol: fc.Sensitivity) -> None:
+    """The unit cost alone drives profit: its S1 and ST are 1 but for the estimator's error,
+    within 1.5 of their 95 % half-widths (2.9 standard errors: a false failure 0.4 % each,
+    under 1 % for both; the seed is fixed). The other two inputs change no output on common
+    random numbers, so their indices are 0 exactly, with intervals of width 0."""
     rows = {r["input"]: r for r in sobol.indices.iter_rows(named=True)}
     cost = rows["serum.unit_cost"]
-    assert cost["ST_low"] <= 1.0 <= cost["ST_high"] and cost["ST"] > 0.95
-    assert cost["S1_low"] <= 1.0 <= cost["S1_high"] and cost["S1"] > 0.9
+    for key in ("S1", "ST"):
+        half = (cost[f"{key}_high"] - cost[f"{key}_low"]) / 2
+        assert 0 < half and abs(cost[key] - 1.0) <= 1.5 * half, (key, cost)
     for name in ("amy.gift_value_mean", "market.trust_penalty"):
         r = rows[name]
-        assert r["S1_low"] <= 0.0 <= r["S1_high"] and abs(r["S1"]) < 0.01
-        assert r["ST_low"] <= 0.0 <= r["ST_high"] and abs(r["ST"]) < 0.01
+        assert r["S1"] == r["ST"] == 0.0
+        assert r["S1_low"] == r["S1_high"] == r["ST_low"] == r["ST_high"] == 0.0
     assert sobol.evaluations == 128 * 5 + 2 * 3 + 1  # the design (no repeats) and the tornado
 
 
@@ -169,6 +174,7 @@ BAD = [
     (["star.conversion=normal:0.02"], r"a normal law takes MEAN:SD"),
     (["star.slot_fee=posterior"], r"star.slot_fee = 'posterior' is not allowed; a posterior"),
     (["market.discount_sensitivity=1:2"], r"is a tier table"),
+    (["market.trust_penalty.mega=0:1"], r"market.trust_penalty is a number, not a tier table"),
     (["star.tier=1:2"], r"'tier' is no numeric influencer field"),
     (["conversion=1:2"], r"an input is named <owner>.<field>"),
 ]
