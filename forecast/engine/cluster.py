@@ -112,20 +112,40 @@ def warm_up() -> dict[str, float]:
     return took
 
 
+#: Paths whose tasks `DaskBackend.gather` keeps submitted at once (beyond the first job's):
+#: the client holds at most about this many paths of results that are not yet used (a path
+#: row is about 200 bytes), so a book of 20 campaigns x 1,000,000 paths never has all its
+#: path tables on the client, while tens of tasks stay queued for every worker.
+IN_FLIGHT_PATHS = 2_000_000
+
+
 @dataclass
 class Submitted:
-    """The futures of one strategy's tasks, in path order, and their results as they come."""
+    """One strategy's tasks, in path order: started (its futures made) by
+    `DaskBackend.gather` when the in-flight window has room, and their results as they
+    come."""
 
-    futures: list[Any]
+    launch: Callable[[], list[Any]]
     sizes: list[int]
+    futures: list[Any] = field(default_factory=list)
     results: list[Blocks | None] = field(default_factory=list)
+    started: bool = False
 
-    def __post_init__(self) -> None:
-        self.results = [None] * len(self.futures)
+    def start(self) -> list[Any]:
+        """Submit the tasks (once); returns their futures."""
+        if not self.started:
+            self.futures = self.launch()
+            self.results = [None] * len(self.futures)
+            self.started = True
+        return self.futures
+
+    @property
+    def paths(self) -> int:
+        return sum(self.sizes)
 
     @property
     def done(self) -> bool:
-        return all(r is not None for r in self.results)
+        return self.started and all(r is not None for r in self.results)
 
     def release(self) -> None:
         """Drop the results (once used), keeping the job marked done."""
@@ -171,41 +191,70 @@ class DaskBackend:
     def submit(
         self, prep: Prepared, seed: int, n: int, *, keep_sessions: bool, session_net: bool
     ) -> Submitted:
-        """Submit the tasks of one strategy's ``n`` paths."""
-        if not self.warm_up_s:
-            self.warm()
+        """The tasks of one strategy's ``n`` paths, submitted when `gather` starts them."""
         ranges = [(lo, min(n, lo + self.task_paths)) for lo in range(0, n, self.task_paths)]
-        # the prepared strategy (tens of kB) travels inside each task rather than scattered
-        # once: a scattered copy dies with its worker, a task's own arguments never do
-        futures = [
-            self.client.submit(_task, prep, seed, lo, hi, keep_sessions, session_net, pure=False)
-            for lo, hi in ranges
-        ]
-        return Submitted(futures, [hi - lo for lo, hi in ranges])
+
+        def launch() -> list[Any]:
+            if not self.warm_up_s:
+                self.warm()
+            # the prepared strategy (tens of kB) travels inside each task rather than
+            # scattered once: a scattered copy dies with its worker, a task's own arguments
+            # never do
+            return [
+                self.client.submit(
+                    _task, prep, seed, lo, hi, keep_sessions, session_net, pure=False
+                )
+                for lo, hi in ranges
+            ]
+
+        return Submitted(launch, [hi - lo for lo, hi in ranges])
 
     def gather(
         self,
         jobs: Sequence[Submitted],
         tick: Callable[[int], None] | None = None,
         on_done: Callable[[int], None] | None = None,
+        in_flight_paths: int = IN_FLIGHT_PATHS,
     ) -> None:
         """Wait for every task of ``jobs``, moving each result to the client as it finishes
         (its worker may then die without losing it); ``tick(paths)`` per finished task,
-        ``on_done(i)`` once job ``i`` has all its results. Ctrl-C cancels what is left."""
+        ``on_done(i)`` once job ``i`` has all its results. Jobs are started in order while
+        the paths of started, unfinished jobs are under ``in_flight_paths`` (always at
+        least one), so the client never holds more than that window of results a caller
+        releases in ``on_done``. Ctrl-C cancels what is left."""
         distributed = _distributed()
-        where = {f.key: (i, j) for i, job in enumerate(jobs) for j, f in enumerate(job.futures)}
-        pending = [f for job in jobs for f in job.futures]
+        where: dict[Any, tuple[int, int]] = {}
+        pending = distributed.as_completed()
+        launched: list[Any] = []
+        state = {"next": 0, "open": 0}  # next job to start, paths started and not done
+
+        def start_more() -> None:
+            while state["next"] < len(jobs) and (
+                state["open"] == 0 or state["open"] + jobs[state["next"]].paths <= in_flight_paths
+            ):
+                i = state["next"]
+                for j, f in enumerate(jobs[i].start()):
+                    where[f.key] = (i, j)
+                    pending.add(f)
+                    launched.append(f)
+                state["open"] += jobs[i].paths
+                state["next"] += 1
+
         try:
-            for future in distributed.as_completed(pending):
-                i, j = where[future.key]
+            start_more()
+            for future in pending:
+                i, j = where.pop(future.key)
                 jobs[i].results[j] = future.result()
                 future.release()
                 if tick is not None:
                     tick(jobs[i].sizes[j])
-                if on_done is not None and jobs[i].done:
-                    on_done(i)
+                if jobs[i].done:
+                    if on_done is not None:
+                        on_done(i)
+                    state["open"] -= jobs[i].paths
+                    start_more()
         except BaseException:
-            self.client.cancel(pending)
+            self.client.cancel(launched)
             raise
 
     def compute(

@@ -165,16 +165,52 @@ def campaign_output(
     return frame.to_arrow(), plot
 
 
-def content_sha256(table: pa.Table) -> str:
-    """SHA-256 of a table's schema and values (its Arrow IPC stream, without metadata): a
-    kept part whose bits changed on disk no longer matches it."""
+def _kind(type_: pa.DataType) -> str:
+    """A column type's name with the layout-only variants folded together (string,
+    large_string and string_view are all "string"), so the digest is of values."""
     import pyarrow as pa
 
-    sink = pa.BufferOutputStream()
-    plain = table.replace_schema_metadata(None)
-    with pa.ipc.new_stream(sink, plain.schema) as writer:
-        writer.write_table(plain)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_) or str(type_) == "string_view":
+        return "string"
+    if pa.types.is_binary(type_) or pa.types.is_large_binary(type_):
+        return "binary"
+    return str(type_)
+
+
+def content_sha256(table: pa.Table) -> str:
+    """SHA-256 of a table's column names, logical types and values, and nothing else: the
+    same for any chunking of the same table and for any Arrow version or IPC layout, so a
+    kept part read back in a different number of chunks (as Parquet does past 131,072
+    rows) still matches, and one whose values changed on disk does not."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digest = hashlib.sha256()
+    header = [[name, _kind(table.schema.field(name).type)] for name in table.column_names]
+    digest.update(json.dumps({"rows": table.num_rows, "columns": header}).encode())
+    for column in table.columns:
+        values = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+        kind = _kind(values.type)
+        if values.null_count:
+            digest.update(b"nulls")
+            digest.update(np.packbits(values.is_null().to_numpy(zero_copy_only=False)).tobytes())
+        if kind in ("string", "binary"):
+            flat = values.cast(pa.large_binary())
+            lengths = pc.fill_null(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False)
+            digest.update(np.ascontiguousarray(lengths, dtype="<i8").tobytes())
+            offsets = np.frombuffer(flat.buffers()[1], dtype="<i8")[flat.offset :]
+            data = flat.buffers()[2]
+            if data is not None and len(flat):
+                digest.update(data.to_pybytes()[offsets[0] : offsets[len(flat)]])
+        elif pa.types.is_primitive(values.type):  # numbers, booleans, dates and times
+            if values.null_count:
+                values = pc.fill_null(values, pa.scalar(0).cast(values.type))
+            array = np.ascontiguousarray(values.to_numpy(zero_copy_only=False))
+            digest.update(array.tobytes())
+        else:  # nested or dictionary columns: their values as JSON (not in kept parts today)
+            digest.update(json.dumps(values.to_pylist(), default=str).encode())
+    return digest.hexdigest()
 
 
 def _write_part(path: Path, table: pa.Table, key: str, plot: dict[str, Any]) -> None:
@@ -229,12 +265,27 @@ def _usable_part(path: Path, key: str, campaign: str, say: Log) -> bool:
         other_key = False
     if not other_key:
         say(f"the kept part of campaign {campaign!r} is damaged; computing it again")
-    path.unlink(missing_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
     return False
 
 
-#: The lock file of a report directory: the PID of the report writing into it.
+#: The lock file of a report directory: the PID of the report writing into it, and when that
+#: process started (so a PID the system has since given to another process is not obeyed).
 LOCK = ".forecast-report.lock"
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, field 22 of
+    ``/proc/PID/stat``), or None where that cannot be read (not Linux, or gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name, in parentheses, may hold spaces
+    return fields[19] if len(fields) > 19 else None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -244,14 +295,35 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # alive, another user's
         return True
+    except (OverflowError, OSError):  # not a PID at all
+        return False
     return True
+
+
+def _holder(lock: Path) -> int:
+    """The PID of the live report that holds ``lock``, or 0 if none does: the file is
+    unreadable, names no PID, names a process that is gone, or names a PID now held by a
+    process that started at another time than the one that wrote it."""
+    try:
+        words = lock.read_text().split()
+        pid = int(words[0]) if words else 0
+    except (OSError, ValueError):
+        return 0
+    if pid <= 0 or pid == os.getpid() or not _pid_alive(pid):
+        return 0
+    written = words[1] if len(words) > 1 else None
+    now = _started(pid)
+    if written is not None and now is not None and written != now:
+        return 0  # the PID was reused by an unrelated process
+    return pid
 
 
 @contextlib.contextmanager
 def report_lock(target: Path) -> Iterator[None]:
-    """Hold ``target``'s lock file (with this process's PID) while a report writes there; a
-    second report into the same directory is refused in one line, and a lock left by a
-    process that is gone (killed outright) is taken over."""
+    """Hold ``target``'s lock file (this process's PID and start time) while a report
+    writes there; a second report into the same directory is refused in one line that
+    names the lock file, and a lock left by a process that is gone (killed outright), or
+    whose PID now belongs to another process, is taken over."""
     from forecast.reporting.portfolio import PortfolioError
 
     lock = target / LOCK
@@ -259,22 +331,28 @@ def report_lock(target: Path) -> Iterator[None]:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                holder = int(lock.read_text().strip() or "0")
-            except (OSError, ValueError):
-                holder = 0
-            if holder and holder != os.getpid() and _pid_alive(holder):
+            holder = _holder(lock)
+            if holder:
                 raise PortfolioError(
                     f"report: out = {str(target)!r} is in use by another forecast report "
-                    f"(process {holder}); wait for it to finish, or write elsewhere"
+                    f"(process {holder}, lock file {str(lock)!r}); wait for it to finish, "
+                    "write elsewhere, or delete the lock file if no report is running"
                 ) from None
-            lock.unlink(missing_ok=True)  # stale: its process is gone
+            if lock.is_dir():
+                shutil.rmtree(lock)
+            else:
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        except IsADirectoryError:  # pragma: no cover - O_EXCL reports a directory as existing
+            shutil.rmtree(lock)
             continue
         with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
+            fh.write(f"{os.getpid()} {_started(os.getpid()) or ''}\n")
         break
     else:  # pragma: no cover - another process took the stale lock between our two tries
-        raise PortfolioError(f"report: out = {str(target)!r} is in use by another report")
+        raise PortfolioError(
+            f"report: out = {str(target)!r} is in use by another report (lock file {str(lock)!r})"
+        )
     try:
         yield
     finally:

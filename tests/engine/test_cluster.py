@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 import forecast as fc
@@ -104,6 +105,32 @@ def test_report_on_the_cluster_writes_the_same_bytes(backend: DaskBackend, tmp_p
     assert there.computed == 7
     for name in ("results.parquet", "summary.parquet"):
         assert (there.out / name).read_bytes() == (here.out / name).read_bytes(), name
+
+
+def test_gather_keeps_a_bounded_window_of_jobs_in_flight(backend: DaskBackend) -> None:
+    """With a window of 10,000 paths and jobs of 6,000, at most two jobs are started and not
+    yet done at any time (so the client holds at most two jobs' results), every job still
+    completes, in order of start, with the local run's bits."""
+    from forecast.engine.backends import LocalBackend
+
+    prep = prepare(fc.load(examples.path("mega_then_micro")), "cohort")
+    jobs = [
+        backend.submit(prep, seed, 6_000, keep_sessions=False, session_net=True)
+        for seed in range(5)
+    ]
+    open_jobs: list[int] = []
+
+    def done(i: int) -> None:
+        open_jobs.append(sum(j.started and not j.done for j in jobs))
+        here = LocalBackend().compute(prep, i, 6_000, keep_sessions=False, session_net=True)
+        there = jobs[i].parts()
+        assert pl.concat([p.paths for p in there]).equals(pl.concat([p.paths for p in here]))
+        jobs[i].release()
+
+    backend.gather(jobs, on_done=done, in_flight_paths=10_000)
+    assert len(open_jobs) == 5
+    assert max(open_jobs) <= 1  # besides the job just finished, at most one more started
+    assert all(j.done for j in jobs)
 
 
 def test_bad_backends_are_refused(backend: DaskBackend) -> None:

@@ -417,3 +417,99 @@ def test_names_in_any_script_and_markup_are_shown_as_written(tmp_path: Path) -> 
     page = done.html_path.read_text(encoding="utf-8")
     assert "火锅 团购" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
+
+
+def test_content_checksum_is_of_values_not_of_chunks() -> None:
+    """The kept part's checksum: the same for any chunking of the same values (Parquet reads
+    a table of more than 131,072 rows back in several chunks), for string, large string and
+    string view columns alike, and different as soon as one value or name differs."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(3)
+    n = 200_000
+    frame = pl.DataFrame(
+        {
+            "campaign": ["a"] * n,
+            "path": np.arange(n),
+            "profit": rng.normal(size=n),
+            "flag": rng.random(n) < 0.5,
+            "maybe": [None if i % 7 == 0 else float(i) for i in range(n)],
+        }
+    )
+    table = frame.to_arrow()
+    digest = report_module.content_sha256(table)
+    for size in (1, 4096, 131_072, 199_999):
+        rechunked = pa.Table.from_batches(table.to_batches(max_chunksize=size))
+        assert report_module.content_sha256(rechunked) == digest, size
+    plain = table.set_column(0, "campaign", table.column(0).cast(pa.string()))
+    assert report_module.content_sha256(plain) == digest
+    changed = frame.with_columns(
+        pl.when(pl.col("path") == n - 1).then(0.5).otherwise(pl.col("profit")).alias("profit")
+    )
+    assert report_module.content_sha256(changed.to_arrow()) != digest
+    assert report_module.content_sha256(frame.rename({"flag": "other"}).to_arrow()) != digest
+    assert report_module.content_sha256(frame.slice(1).to_arrow()) != digest
+
+
+#: Paths per campaign of the large-report test: past the 131,072 rows that Parquet reads
+#: back as one chunk.
+LARGE_PATHS = 140_000
+
+
+def test_a_report_past_131072_paths_resumes_to_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report of 140,000 paths a campaign runs, and resuming it after Ctrl-C (one of two
+    campaigns kept) writes the bytes of the uninterrupted report; a kept part that is a
+    directory is replaced, not an error."""
+    plans = tmp_path / "plans"
+    variants(plans, "micro_only", 2)
+    portfolio = write_portfolio(
+        tmp_path, campaigns=["plans/*.toml"], seed=SEED, paths=LARGE_PATHS, risk_levels=[0.95]
+    )
+    full = fc.report(portfolio, tmp_path / "full")
+    assert pl.read_parquet(full.results_path).height == 2 * LARGE_PATHS
+
+    out = tmp_path / "out"
+    real = report_module.campaign_output
+    calls: list[str] = []
+
+    def stopping(pf: Any, campaign: Any, *args: Any, **kw: Any) -> Any:
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(campaign.name)
+        return real(pf, campaign, *args, **kw)
+
+    monkeypatch.setattr(report_module, "campaign_output", stopping)
+    with pytest.raises(fc.ReportInterrupted):
+        fc.report(portfolio, out)
+    monkeypatch.setattr(report_module, "campaign_output", real)
+    pf = fc.load_portfolio(portfolio)
+    second = report_module.campaign_key(pf, pf.campaigns[1])
+    (out / ".forecast-parts" / f"{second}.parquet").mkdir()  # in the way of the second part
+    notes: list[str] = []
+    resumed = fc.report(portfolio, out, resume=True, log=notes.append)
+    assert (resumed.reused, resumed.computed) == (1, 1), notes
+    for name in ("results.parquet", "summary.parquet"):
+        assert (out / name).read_bytes() == (full.out / name).read_bytes(), name
+
+
+def test_a_lock_of_a_reused_pid_is_taken_over_and_a_live_one_named(tmp_path: Path) -> None:
+    """The lock file holds the writer's PID and start time: a lock naming a live process
+    that started at another time (the PID reused) is stale and taken over; a lock of a live
+    report is refused in one line that names the lock file."""
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / report_module.LOCK
+    parent = os.getppid()
+    lock.write_text(f"{parent} 1\n")  # a live PID, but not the process that wrote the lock
+    with report_module.report_lock(out):
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert not lock.exists()
+    started = report_module._started(parent)
+    lock.write_text(f"{parent} {started}\n")  # the live process that wrote it
+    with pytest.raises(fc.PortfolioError) as err:
+        with report_module.report_lock(out):
+            pass  # pragma: no cover
+    assert str(lock) in str(err.value) and "\n" not in str(err.value)
+    assert lock.exists()  # another report's lock is never removed
