@@ -9,6 +9,12 @@ the committed baseline.
 
 Environment (set by `bench.gate`): ``FORECAST_BENCH_ROUNDS`` rounds per benchmark (default
 7); ``FORECAST_BENCH_RESULTS`` a JSON file to write every figure and ratio to.
+
+Smoke mode (``FORECAST_BENCH_SMOKE=1``, which CI sets with ``--benchmark-disable``): every
+benchmark runs once on sizes cut by `sized`, so that the files cannot rot between releases
+(an API they call that changed fails CI) while the whole suite stays under 3 minutes; its
+figures are not timings to quote. A benchmark never reads pytest-benchmark's statistics,
+which are absent when benchmarks are disabled: `timed` and `interleaved` keep their own.
 """
 
 from __future__ import annotations
@@ -23,8 +29,34 @@ from typing import Any
 
 import pytest
 
+#: Smoke mode: sizes cut, one round (see the module docstring).
+SMOKE = os.environ.get("FORECAST_BENCH_SMOKE", "") not in ("", "0")
+
 #: Rounds per benchmark (each one round of the target and of each partner).
-ROUNDS = int(os.environ.get("FORECAST_BENCH_ROUNDS", "7"))
+ROUNDS = int(os.environ.get("FORECAST_BENCH_ROUNDS", "1" if SMOKE else "7"))
+
+
+def sized(full: int, smoke: int) -> int:
+    """``full`` normally, ``smoke`` in smoke mode: the size of a benchmark's workload."""
+    return smoke if SMOKE else full
+
+
+def timed(benchmark: Any, target: Callable[[], Any], rounds: int = 1) -> tuple[Any, float]:
+    """Run ``target`` ``rounds`` times through pytest-benchmark (once when benchmarks are
+    disabled) and return its last result and the median of its own wall-clock seconds,
+    which exist whether or not pytest-benchmark keeps statistics."""
+    seconds: list[float] = []
+    out: list[Any] = []
+
+    def once() -> None:
+        t = time.perf_counter()
+        out.append(target())
+        seconds.append(time.perf_counter() - t)
+
+    rounds = 1 if SMOKE else rounds
+    benchmark.pedantic(once, rounds=rounds, warmup_rounds=0)
+    return out[-1], statistics.median(seconds)
+
 
 FIGURES: dict[str, dict[str, Any]] = {}
 RATIOS: dict[str, dict[str, Any]] = {}

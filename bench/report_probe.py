@@ -1,12 +1,15 @@
 """Peak memory and time of a 200-campaign x 10,000-path report, in the process that runs it.
 
-    python -m bench.report_probe [--campaigns N] [--paths P]     # prints one JSON line
+    python -m bench.report_probe [--campaigns N] [--paths P] [--workers W]   # one JSON line
 
 The campaigns cycle through the bundled examples, each with its own trust penalty (so no two
 are the same strategy). The report writes every file (results, summary, HTML with 2 figures
 per campaign) into a temporary directory. Used by the test of the 2 GiB bound
 (`tests/reporting/test_report_scale.py`) and by the benchmark suite, each in a fresh process so the
-peak is this report's own.
+peak is this report's own. With ``--workers W`` the report runs on a local Dask cluster of W
+worker processes (the cores shared among them), and the line also gives each worker's peak
+(``worker_peak_bytes``): the client never holds more than the in-flight window of path tables
+(`forecast.engine.cluster.IN_FLIGHT_PATHS`), whatever the book's size.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import forecast as fc
 from bench.memory_probe import peak_bytes
 from forecast import examples
+from forecast.engine.cluster import command_line_backend
 
 CAMPAIGNS = 200
 PATHS = 10_000
@@ -41,14 +45,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaigns", type=int, default=CAMPAIGNS)
     parser.add_argument("--paths", type=int, default=PATHS)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
     pf = portfolio(args.campaigns, args.paths)
-    with tempfile.TemporaryDirectory() as out:
+    workers: dict[str, int] = {}
+    with (
+        command_line_backend(None, args.workers) as backend,
+        tempfile.TemporaryDirectory() as out,
+    ):
         started = time.perf_counter()
-        done = fc.report(pf, out)
+        done = fc.report(pf, out, backend=backend)
         elapsed = time.perf_counter() - started
         rows = done.summary.height
         sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
+        if backend is not None:
+            workers = backend.client.run(peak_bytes)
     print(
         json.dumps(
             {
@@ -58,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
                 "summary_rows": rows,
                 "file_bytes": sizes,
                 "peak_bytes": peak_bytes(),
+                "workers": args.workers or 0,
+                "worker_peak_bytes": sorted(workers.values()),
             }
         )
     )

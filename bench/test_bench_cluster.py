@@ -19,16 +19,17 @@ from typing import Any
 
 import pytest
 
+from bench.conftest import sized, timed
 from bench.report_probe import portfolio
 from forecast.engine.blocks import numba_threads, run_blocks
 from forecast.engine.prepare import Prepared, prepare
 
 distributed = pytest.importorskip("distributed")
 
-CAMPAIGNS = int(os.environ.get("FORECAST_BENCH_CAMPAIGNS", "200"))
-PATHS = 10_000
+CAMPAIGNS = int(os.environ.get("FORECAST_BENCH_CAMPAIGNS", str(sized(200, 4))))
+PATHS = sized(10_000, 2_000)
 SEED = 27
-TINY_TASKS = 200
+TINY_TASKS = sized(200, 10)
 
 
 @contextmanager
@@ -87,12 +88,7 @@ def test_one_and_two_workers(benchmark: Any, record: Any) -> None:
                 _there(b, prepared)
 
             if workers == 2:
-                started = time.perf_counter()
-                benchmark.pedantic(work, rounds=1)
-                own = time.perf_counter() - started
-                # --benchmark-disable runs it once and keeps no stats: our own timing then
-                stats = benchmark.stats
-                cluster[2] = own if stats is None else stats.stats.median
+                cluster[2] = timed(benchmark, work)[1]
             else:
                 cluster[1] = _timed(work)
             started = time.perf_counter()

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 import forecast as fc
-from bench.conftest import interleaved
+from bench.conftest import interleaved, sized
 from forecast import examples
 from forecast.engine.compile import compile_strategy
 from kernels import layout as L
 from kernels.viewer import run_paths
 
-COHORT_PATHS = 10_000
-VIEWER_PATHS = 4
+COHORT_PATHS = sized(10_000, 1_000)
+VIEWER_PATHS = sized(4, 1)
 SEED = 2024
 SERUM_EXAMPLES = (
     "mega_only",

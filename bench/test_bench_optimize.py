@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import forecast as fc
+from bench.conftest import SMOKE, sized
 from forecast import examples
 from forecast.analysis.evaluate import Evaluator
 from forecast.analysis.objective import Objective
@@ -24,7 +25,7 @@ from forecast.analysis.plan_space import load_space
 from forecast.engine.backends import LocalBackend
 
 SEED = 7
-PATHS = 4_000
+PATHS = sized(4_000, 300)
 LIMIT_S = 60.0
 GAP = 0.01
 
@@ -42,6 +43,8 @@ def test_search_vs_exhaustive(record: Any) -> None:
     started = time.perf_counter()
     ev = Evaluator(space, Objective("mean_profit"), LocalBackend(), "cohort")
     plans = list(space.plans())
+    if SMOKE:  # the search's plan and 99 others
+        plans = [p for p in plans if p.key == opt.best.key] + plans[:99]
     scores = {}
     for lo in range(0, len(plans), 100):
         batch = plans[lo : lo + 100]
@@ -56,12 +59,13 @@ def test_search_vs_exhaustive(record: Any) -> None:
     record("exhaustive: every plan on 4,000 paths, wall", exhaustive_s, "s")
     record("optimize: gap to the exhaustive optimum (same paths)", 100 * gap, "%")
     rank = sorted(scores.values(), reverse=True).index(found) + 1
-    record("optimize: rank of its plan among all 1,800 (same paths)", rank, "")
+    record(f"optimize: rank of its plan among all {len(scores):,} (same paths)", rank, "")
     print(
         f"\nsearch {search_s:.1f} s, {opt.evaluated} plans; its plan {opt.best.describe()} "
         f"scores {found:,.0f} on the search paths; exhaustive optimum {optimum:,.0f} "
         f"({best_key}), gap {100 * gap:.3f} %, rank {rank} of {len(scores)}; exhaustive took "
         f"{exhaustive_s:.1f} s"
     )
-    assert search_s < LIMIT_S
-    assert gap <= GAP
+    if not SMOKE:  # the limits hold at full size only
+        assert search_s < LIMIT_S
+        assert gap <= GAP

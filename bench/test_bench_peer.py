@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.conftest import interleaved
+from bench.conftest import interleaved, sized
 from bench.numpy_peer import simulate
 from bench.test_bench_viewer import SEED, THREADS, kernel_views
 from kernels import layout as L
 
-PATHS = 4
+PATHS = sized(4, 1)
 
 
 def peer_views(c: Any) -> int:

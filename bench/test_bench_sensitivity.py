@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 import forecast as fc
+from bench.conftest import SMOKE, sized
 from forecast import examples
 from forecast.analysis.sensitivity import sensitivity
 
@@ -42,13 +43,20 @@ def test_morris_10_inputs(record: Any) -> None:
     fc.run(examples.path("mega_only"), paths=100, seed=1)  # kernels loaded
     started = time.perf_counter()
     r = sensitivity(
-        s, INPUTS, ["mean_profit", "cvar95"], "morris", paths=2000, seed=SEED, trajectories=20
+        s,
+        INPUTS,
+        ["mean_profit", "cvar95"],
+        "morris",
+        paths=sized(2000, 100),
+        seed=SEED,
+        trajectories=sized(20, 2),
     )
     took = time.perf_counter() - started
     record("sensitivity: Morris, 10 inputs, r = 20, 2,000 paths (wall)", took, "s")
     record("sensitivity: Morris evaluations", r.evaluations, "")
     print(f"\n{r.summary()}\nMorris: {took:.1f} s, {r.evaluations} evaluations")
-    assert took < 15.0
+    if not SMOKE:  # the limits hold at full size only
+        assert took < 15.0
 
 
 def test_sobol_10_inputs(record: Any) -> None:
@@ -56,7 +64,13 @@ def test_sobol_10_inputs(record: Any) -> None:
     fc.run(examples.path("mega_only"), paths=100, seed=1)
     started = time.perf_counter()
     r = sensitivity(
-        s, INPUTS, ["mean_profit", "cvar95"], "sobol", paths=500, seed=SEED, samples=1024
+        s,
+        INPUTS,
+        ["mean_profit", "cvar95"],
+        "sobol",
+        paths=sized(500, 50),
+        seed=SEED,
+        samples=sized(1024, 4),
     )
     took = time.perf_counter() - started
     record("sensitivity: Sobol, 10 inputs, N = 1024, 500 paths (wall)", took, "s")
@@ -69,5 +83,6 @@ def test_sobol_10_inputs(record: Any) -> None:
     worst = float(dominant.select(pl.max_horizontal("ST_half", "S1_half")).max().item())
     record("sensitivity: Sobol, widest half-width on inputs with ST >= 0.1", worst, "")
     print(dominant.select("output", "input", "S1", "S1_half", "ST", "ST_half"))
-    assert took < 240.0
-    assert dominant.height >= 2 and worst < 0.05
+    if not SMOKE:
+        assert took < 240.0
+        assert dominant.height >= 2 and worst < 0.05

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from bench.bare_loop import uniform_sums
-from bench.conftest import interleaved
+from bench.conftest import interleaved, sized
 from kernels import layout as L
 from kernels.viewer import run_paths
 
-PATHS = 8
+PATHS = sized(8, 2)
 SEED = 2024
 #: uniforms the bare loop draws per call (parallel over PATHS streams)
-DRAWS = 40_000_000
+DRAWS = sized(40_000_000, 4_000_000)
 #: numba's thread pool size here
 THREADS = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
