@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -91,6 +92,23 @@ def _count(text: str) -> int:
     if not x.is_integer() or abs(x) > 2**63:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     return int(x)
+
+
+def _seed(text: str) -> int:
+    """A seed given on the command line: the same range in every command (`SEED_RANGE`)."""
+    from forecast.engine.run import SEED_RANGE
+
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        value = int(x) if x.is_integer() else -1
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; {SEED_RANGE}")
+    return value
 
 
 def _is_parquet(path: Path) -> bool:
@@ -650,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--paths", type=_count, default=10_000, help="Monte Carlo paths (10000; 1e6 works)"
     )
-    p_run.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_run.add_argument("--seed", type=_seed, default=None, help="seed (default: drawn, printed)")
     p_run.add_argument("--out", default=None, help="write the path table to this Parquet file")
     p_run.add_argument(
         "--force",
@@ -662,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp = sub.add_parser("compare", help="compare strategy files on common random numbers")
     p_cmp.add_argument("files", nargs="+", help="two or more strategy files (TOML)")
     p_cmp.add_argument("--paths", type=_count, default=10_000, help="paths per strategy (10000)")
-    p_cmp.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_cmp.add_argument("--seed", type=_seed, default=None, help="seed (default: drawn, printed)")
     p_cmp.add_argument(
         "--objective",
         default="mean_profit",
@@ -692,7 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_cal.add_argument("sessions", help="past sessions, one row per session (CSV or Parquet)")
     p_cal.add_argument("--out", required=True, metavar="DIR", help="directory for the fit")
-    p_cal.add_argument("--seed", type=_count, default=0, help="seed of the posterior draws (0)")
+    p_cal.add_argument("--seed", type=_seed, default=0, help="seed of the posterior draws (0)")
     p_cal.add_argument("--draws", type=_count, default=1000, help="posterior draws kept (1000)")
     p_cal.set_defaults(func=_cmd_calibrate)
     p_pred = sub.add_parser(
@@ -711,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="model: draws from the fit's laws (fast); kernel: each session by the simulator",
     )
     p_pred.add_argument("--draws", type=_count, default=2000, help="draws (paths) a session")
-    p_pred.add_argument("--seed", type=_count, default=0, help="seed (0)")
+    p_pred.add_argument("--seed", type=_seed, default=0, help="seed (0)")
     _cluster_options(p_pred)
     p_pred.set_defaults(func=_cmd_predict, threads=None)
     p_opt = sub.add_parser(
@@ -733,7 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_opt.add_argument(
         "--final-paths", type=_count, default=None, help="paths of each fresh stream (4 x paths)"
     )
-    p_opt.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_opt.add_argument("--seed", type=_seed, default=None, help="seed (default: drawn, printed)")
     p_opt.add_argument(
         "--budget-s", type=float, default=None, help="wall seconds for the search (no limit)"
     )
@@ -773,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sa-method", default="morris", choices=["morris", "sobol"], help="morris (default)"
     )
     p_sen.add_argument("--paths", type=_count, default=2000, help="paths an evaluation (2000)")
-    p_sen.add_argument("--seed", type=_count, default=None, help="seed (default: drawn, printed)")
+    p_sen.add_argument("--seed", type=_seed, default=None, help="seed (default: drawn, printed)")
     p_sen.add_argument("--trajectories", type=_count, default=20, help="Morris r (20)")
     p_sen.add_argument("--samples", type=_count, default=1024, help="Sobol N, a power of 2")
     p_sen.add_argument("--no-tornado", action="store_true", help="skip the one-at-a-time runs")
@@ -781,7 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sen.set_defaults(func=_cmd_sensitivity)
     p_demo = sub.add_parser("demo", help="run a bundled example and explain what it shows")
     p_demo.add_argument("--paths", type=_count, default=DEMO_PATHS, help=f"paths ({DEMO_PATHS})")
-    p_demo.add_argument("--seed", type=_count, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
+    p_demo.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"seed ({DEMO_SEED})")
     p_demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -39,9 +39,11 @@ import numpy as np
 import polars as pl
 
 from forecast.analysis import posterior as post
-from forecast.analysis.history import History, read_history
+from forecast.analysis.history import History, HistoryError, read_history
 from forecast.analysis.observation import (
     AMATEUR_BASE_LEVEL,
+    MAX_FIT_HOSTS,
+    MAX_FIT_SESSIONS,
     METRICS,
     PARAMETER,
     REFERENCE_PRICE,
@@ -50,6 +52,7 @@ from forecast.analysis.observation import (
     Operator,
     TierFit,
     base_influencer,
+    check_shape_work,
     law_parts,
     operator,
 )
@@ -398,6 +401,33 @@ class Calibration:
         return predict(self, sessions, draws=draws, seed=seed, method=method, backend=backend)
 
 
+def _check_cost(history: History) -> None:
+    """Refuse, in one line and before any work, a history too large to fit here: more than
+    `MAX_FIT_HOSTS` hosts, `MAX_FIT_SESSIONS` sessions, or session shapes whose operators
+    cost more than `MAX_SHAPE_WORK`."""
+    frame = history.frame
+    hosts = frame.get_column("influencer").n_unique()
+    if hosts > MAX_FIT_HOSTS:
+        raise HistoryError(
+            f"{history.source}: column influencer: {hosts:,} hosts is not allowed; a fit takes "
+            f"at most {MAX_FIT_HOSTS:,} hosts (about 90 ms a host): fit them in parts, by tier "
+            "or region"
+        )
+    if frame.height > MAX_FIT_SESSIONS:
+        raise HistoryError(
+            f"{history.source}: {frame.height:,} sessions is not allowed; a fit takes at most "
+            f"{MAX_FIT_SESSIONS:,}: keep each host's recent sessions, or fit in parts"
+        )
+    products = [
+        int(n) if n is not None else base_influencer(Tier(t)).assortment
+        for t, n in zip(frame.get_column("tier"), frame.get_column("products"), strict=True)
+    ]
+    try:
+        check_shape_work("calibrate", frame.get_column("tier"), frame.get_column("hours"), products)
+    except ValueError as err:
+        raise HistoryError(f"{history.source}: {err}") from None
+
+
 def calibrate(
     sessions: Any,
     seed: int | None = 0,
@@ -411,13 +441,14 @@ def calibrate(
     ``draws`` how many are kept, in [100, 100000]; ``market`` the market whose reference
     discount, categories and assortment the levels are fitted at (default: the defaults)."""
     started = time.perf_counter()
-    seed_value, _ = check_seed(seed)
+    seed_value, _ = check_seed(seed, "calibrate")
     n_draws = v.integer("calibrate", "draws", draws, 100, 100_000)
     mkt = market if market is not None else MarketParams()
     if not isinstance(mkt, MarketParams):
         raise v.fail("calibrate", "market", market, "must be MarketParams")
     history = sessions if isinstance(sessions, History) else read_history(sessions)
     frame = history.frame
+    _check_cost(history)
     tiers: dict[Tier, TierFit] = {}
     notes = list(history.notes)
     for tier in Tier:

@@ -214,7 +214,7 @@ def compare(
     from forecast.engine.compile import key64
 
     n = check_paths(paths)
-    seed_value, drawn = check_seed(seed)
+    seed_value, drawn = check_seed(seed, "compare")
     threads = check_threads(threads)
     chosen = check_method(method)
     cluster = check_backend(backend, threads)

@@ -8,13 +8,13 @@ column          needed    meaning
 influencer      yes       host name (text)
 tier            yes       mega, mid, micro or amateur (one tier per host)
 start           no        date or date-time the session started (orders the sessions)
-hours           yes       duration, hours, in (0, 48]
+hours           yes       duration, hours, in [1/60, 48] (at least a minute)
 views           yes       views (arrivals), >= 0
 products        no        products presented in the stream, whole number in [1, 10000]
-units           no        units sold of all products, >= 0
+units           no        units sold of all products, >= 0, at most 10 a view
 gmv             no        gross merchandise value paid, CNY, >= 0
 likes           no        likes, >= 0
-avg_stay_s      no        average stay of a viewer, seconds, in (0, 86400]
+avg_stay_s      no        average stay of a viewer, seconds, in (0, 86400], at most the session
 ==============  ========  ================================================================
 
 An empty cell is a missing value (so is NaN in a numeric column of a DataFrame or Parquet
@@ -27,6 +27,7 @@ table with one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ COLUMNS: tuple[tuple[str, bool, str, float, float, bool], ...] = (
     ("influencer", True, "text", 0, 0, False),
     ("tier", True, "tier", 0, 0, False),
     ("start", False, "time", 0, 0, False),
-    ("hours", True, "number", 0.0, 48.0, True),
+    ("hours", True, "number", 1.0 / 60.0, 48.0, False),  # at least a minute
     ("views", True, "number", 0.0, 1e13, False),
     ("products", False, "whole", 1.0, 10_000.0, False),
     ("units", False, "number", 0.0, 1e13, False),
@@ -54,6 +55,11 @@ NUMERIC = tuple(c[0] for c in COLUMNS if c[2] in ("number", "whole"))
 TIERS = tuple(t.value for t in Tier)
 #: Most rows read (far beyond any host's history).
 MAX_ROWS = 1_000_000
+#: Most units sold a view: a stream's buyers are among its viewers, and each buys a few
+#: units at most. Real top hosts sell 0.02 a view (p95 0.08); the model's own predictive puts
+#: a few sessions of a wide tier above 1 (a viewer buying two), never near 10, so more than
+#: 10 is a unit mistake (1e12 units of 10 views once gave a conversion of 9e10).
+MAX_UNITS_PER_VIEW = 10.0
 #: Date and date-time formats tried for ``start``, in order.
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f",
@@ -125,6 +131,42 @@ def _read(source: Any) -> tuple[pl.DataFrame, str, int]:
     return frame, str(p), 1
 
 
+def _plain(value: Any) -> Any:
+    """A cell as plain Python (a list cell is a Series in polars), for one-line messages."""
+    return value.to_list() if isinstance(value, pl.Series) else value
+
+
+def _cross_checks(columns: dict[str, pl.Series], name: str, offset: int) -> list[str]:
+    """Values that are each allowed but impossible together: more than `MAX_UNITS_PER_VIEW`
+    units sold a view, an average stay longer than the session."""
+    out: list[str] = []
+    hours, views = columns["hours"], columns["views"]
+    units, stay = columns["units"], columns["avg_stay_s"]
+    checks: tuple[tuple[pl.Series, str, pl.Series, Callable[[int], str]], ...] = (
+        (
+            units > MAX_UNITS_PER_VIEW * views,
+            "units",
+            units,
+            lambda i: f"more than {MAX_UNITS_PER_VIEW:g} a view of the row's {views[i]:,.0f} views",
+        ),
+        (
+            stay > hours * 3600.0,
+            "avg_stay_s",
+            stay,
+            lambda i: f"longer than the session ({hours[i]:g} h = {hours[i] * 3600:,.0f} s)",
+        ),
+    )
+    for mask, col, series, why in checks:
+        bad = mask.fill_null(False).arg_true()
+        for i in bad.head(3).to_list():
+            out.append(
+                f"{_where(name, i + 1, offset)}, column {col}: {series[i]:g} is not allowed; "
+                f"{why(i)}"
+            )
+        out.extend([""] * max(0, bad.len() - 3))
+    return out
+
+
 def _where(source: str, row: int, offset: int) -> str:
     line = f" (line {row + offset})" if offset else ""
     return f"{source}: row {row}{line}"
@@ -141,7 +183,7 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
     rename: dict[str, str] = {}
     notes: list[str] = []
     for col in raw.columns:
-        key = str(col).strip().lower()
+        key = str(col).replace("\ufeff", "").strip().lower()  # a byte-order mark is no name
         if key in NAMES and key not in rename.values():
             rename[col] = key
         else:
@@ -149,6 +191,13 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
     frame = raw.select(list(rename)).rename(rename)
     required = {c[0] for c in COLUMNS if c[1]} - (set() if outcomes_required else {"views"})
     missing = [c[0] for c in COLUMNS if c[0] in required and c[0] not in frame.columns]
+    if missing and len(raw.columns) == 1:
+        sep = next((c for c in (";", "\t", "|") if c in str(raw.columns[0])), None)
+        if sep is not None:
+            raise HistoryError(
+                f"{name}: one column {v.echo(raw.columns[0])}: the file seems to separate its "
+                f"columns with {sep!r}; write it with commas (a CSV), or as Parquet"
+            )
     if missing:
         raise HistoryError(
             f"{name}: missing required column(s) {', '.join(missing)}; the columns are "
@@ -158,27 +207,45 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
         raise HistoryError(f"{name}: no rows; at least one past session is needed")
     problems: list[str] = []
     columns: dict[str, pl.Series] = {}
+
+    def report(mask: pl.Series, series: pl.Series, col: str, why: str, verb: str = "") -> None:
+        """One problem for each of the first rows where ``mask`` holds (the count kept)."""
+        bad = mask.fill_null(False).arg_true()
+        for i in bad.head(3).to_list():
+            problems.append(
+                f"{_where(name, i + 1, offset)}, column {col}: {v.echo(_plain(series[i]))} "
+                f"{verb or 'is not allowed;'} {why}"
+            )
+        problems.extend([""] * max(0, bad.len() - 3))  # counted, not spelled out
+
     for col, _, kind, lo, hi, lo_open in COLUMNS:
         if col not in frame.columns:
             dtype = pl.Datetime("us") if kind == "time" else pl.Float64
             columns[col] = pl.Series(col, [None] * frame.height, dtype=dtype)
             continue
         series = frame.get_column(col)
+        if series.dtype.is_nested() or series.dtype == pl.Object or series.dtype == pl.Binary:
+            raise HistoryError(
+                f"{name}: column {col} holds {series.dtype} values; one "
+                f"{'text' if kind in ('text', 'tier') else 'value'} a cell is needed "
+                f"(row 1: {v.echo(_plain(series[0]))})"
+            )
         text = series.cast(pl.String, strict=False).str.strip_chars()
         empty = text.is_null() | (text == "")
         if kind in ("text", "tier"):
             parsed = text.set(empty, None)
             if kind == "tier":
                 parsed = parsed.str.to_lowercase()
-            for i in range(frame.height):
-                value = parsed[i]
-                if value is None:
-                    problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
-                elif kind == "tier" and value not in TIERS:
-                    problems.append(
-                        f"{_where(name, i + 1, offset)}, column tier: {v.echo(series[i])} is not "
-                        f"allowed; one of {', '.join(TIERS)}"
-                    )
+            for i in empty.arg_true().head(3).to_list():
+                problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
+            problems.extend([""] * max(0, int(empty.sum()) - 3))
+            if kind == "tier":
+                report(
+                    ~empty & ~parsed.is_in(list(TIERS)),
+                    series,
+                    "tier",
+                    f"one of {', '.join(TIERS)}",
+                )
             columns[col] = parsed
             continue
         if kind == "time":
@@ -189,39 +256,43 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
                 for fmt in TIME_FORMATS:
                     got = text.str.to_datetime(fmt, strict=False, time_unit="us")
                     parsed = parsed.fill_null(got)
-            for i in range(frame.height):
-                if not empty[i] and parsed[i] is None:
-                    problems.append(
-                        f"{_where(name, i + 1, offset)}, column start: {v.echo(series[i])} is "
-                        "not a date or date-time (YYYY-MM-DD[ HH:MM[:SS]])"
-                    )
+            report(
+                ~empty & parsed.is_null(),
+                series,
+                "start",
+                "a date or date-time (YYYY-MM-DD[ HH:MM[:SS]])",
+                verb="is not",
+            )
             columns[col] = parsed
             continue
         if series.dtype.is_numeric():
             parsed = series.cast(pl.Float64)
-            empty = empty | parsed.is_nan()  # NaN in a numeric column is a missing value
+            empty = empty | parsed.is_nan().fill_null(False)  # NaN: a missing value
         else:
             parsed = text.cast(pl.Float64, strict=False)
-        allowed = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
-        for i in range(frame.height):
-            value = parsed[i]
-            if empty[i] or (value is None and series[i] is None):
-                if col in required:
-                    problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
-                continue
-            bad = ""
-            if value is None or value != value or value in (float("inf"), float("-inf")):
-                bad = "must be a finite number"
-            elif value < lo or (lo_open and value <= lo) or value > hi:
-                bad = f"must be {allowed}"
-            elif kind == "whole" and value != int(value):
-                bad = "must be a whole number"
-            if bad:
-                problems.append(
-                    f"{_where(name, i + 1, offset)}, column {col}: {v.echo(series[i])} is not "
-                    f"allowed; {bad}"
-                )
-        columns[col] = parsed.fill_nan(None)
+        if col in required:
+            for i in empty.arg_true().head(3).to_list():
+                problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
+            problems.extend([""] * max(0, int(empty.sum()) - 3))
+        given = ~empty
+        low = "1/60" if col == "hours" else f"{lo:g}"
+        allowed = f"in {'(' if lo_open else '['}{low}, {hi:g}]"
+        finite = parsed.is_finite().fill_null(False)
+        report(given & ~finite, series, col, "must be a finite number")
+        below = (parsed <= lo) if lo_open else (parsed < lo)
+        out_of_range = given & finite & (below | (parsed > hi))
+        unit = " (a session of at least a minute)" if col == "hours" else ""
+        report(out_of_range, series, col, f"must be {allowed}{unit}")
+        if kind == "whole":
+            report(
+                given & finite & ~out_of_range & (parsed != parsed.floor()),
+                series,
+                col,
+                "must be a whole number",
+            )
+        columns[col] = parsed.set(empty, None).fill_nan(None)
+    if not problems:
+        problems += _cross_checks(columns, name, offset)
     if problems:
         more = f" (and {v.plural(len(problems) - 1, 'more bad value')})" if problems[1:] else ""
         raise HistoryError(problems[0] + more)

@@ -187,6 +187,40 @@ def products_seen(
     return out
 
 
+#: Most hosts one fit takes: the exact grid posterior costs about 90 ms a host (five metrics),
+#: so 1,000 hosts fit in about 90 s on 2 cores; fit a larger panel in parts (by tier or
+#: region).
+MAX_FIT_HOSTS = 1_000
+#: Most sessions one fit takes (each a row of every metric's likelihood grid).
+MAX_FIT_SESSIONS = 100_000
+#: Most work one fit or prediction may spend preparing session shapes (distinct tier, hours
+#: and products: each an `operator`), in units of a 100-product shape (about 25 ms here; the
+#: cost grows with the products, about 2 s at 10,000): 20,000 units, about 8 minutes.
+MAX_SHAPE_WORK = 20_000
+#: Products of the shape that is one unit of `MAX_SHAPE_WORK`.
+SHAPE_UNIT_PRODUCTS = 100
+
+
+def shape_work(tiers: Any, hours: Any, products: Any) -> tuple[float, int]:
+    """Units of `MAX_SHAPE_WORK` the operators of these sessions cost, and how many distinct
+    shapes they are (each tier, hours and products counted once, as `operator` remembers
+    them)."""
+    shapes = {(str(t), float(h), int(n)) for t, h, n in zip(tiers, hours, products, strict=True)}
+    return float(sum(max(1.0, n / SHAPE_UNIT_PRODUCTS) for _, _, n in shapes)), len(shapes)
+
+
+def check_shape_work(owner: str, tiers: Any, hours: Any, products: Any) -> None:
+    """Refuse, before any work, sessions whose shapes cost more than `MAX_SHAPE_WORK`."""
+    work, shapes = shape_work(tiers, hours, products)
+    if work > MAX_SHAPE_WORK:
+        raise ValueError(
+            f"{owner}: sessions = {shapes:,} distinct session shapes (tier, hours, products) is "
+            f"not allowed; preparing them would cost {work:,.0f} units of a "
+            f"{SHAPE_UNIT_PRODUCTS}-product shape, at most {MAX_SHAPE_WORK:,} (about 8 "
+            "minutes): round hours (to minutes, say) or split the table"
+        )
+
+
 @functools.lru_cache(maxsize=65536)
 def operator(tier: Tier, hours: float, products: int, market: MarketParams) -> Operator:
     """`Operator` of a session of ``hours`` presenting ``products`` by the preset of ``tier``:

@@ -258,7 +258,7 @@ def optimize(
         cvar_weight if cvar_weight is not None else sp.search.get("cvar_weight"),
     )
     n = check_paths(_setting(sp, paths, "paths", 4_000))
-    seed_value, drawn = check_seed(_setting(sp, seed, "seed", None))
+    seed_value, drawn = check_seed(_setting(sp, seed, "seed", None), "optimize")
     limit = _setting(sp, budget_s, "budget_s", None)
     if limit is not None:
         limit = v.in_range("optimize", "budget_s", limit, 0, 1e7, lo_open=True)

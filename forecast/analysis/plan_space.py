@@ -109,6 +109,11 @@ MAX_POOL = 64
 #: Most lineups a space may have to be listed (counted, or searched exhaustively).
 MAX_LISTED = 1_000_000
 
+#: Most values one decision's grid (``{low, high, step}``) may hold: a finer grid is refused
+#: before anything is listed (a step of 1e-12 would list 4e11 values); leave the step out
+#: for a continuous range instead.
+MAX_GRID = 10_000
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -122,6 +127,31 @@ class Choice:
     integer: bool = False
 
     @property
+    def count(self) -> int | None:
+        """How many values the grid holds, counted without listing them; None for a
+        continuous range."""
+        if self.values is not None:
+            return len(self.values)
+        assert self.low is not None and self.high is not None
+        if self.step is None:
+            return 1 if self.low == self.high else None
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
+
+    def check(self, where: str, key: str) -> Choice:
+        """This choice, if its grid holds at most `MAX_GRID` values."""
+        n = self.count
+        if n is not None and n > MAX_GRID:
+            raise v.fail(
+                where,
+                f"{key}.step",
+                self.step,
+                f"gives {n:,} values from {self.low:g} to {self.high:g}, more than the "
+                f"{MAX_GRID:,} a grid may hold; take a larger step, or leave it out for a "
+                "continuous range",
+            )
+        return self
+
+    @property
     def grid(self) -> tuple[float, ...] | None:
         """Every value, in order; None for a continuous range."""
         if self.values is not None:
@@ -129,7 +159,7 @@ class Choice:
         assert self.low is not None and self.high is not None
         if self.step is None:
             return (self.low,) if self.low == self.high else None
-        n = math.floor((self.high - self.low) / self.step + 1e-9)
+        n = min(self.count or 1, MAX_GRID) - 1
         out = tuple(round(self.low + i * self.step, 12) for i in range(n + 1))
         return tuple(int(x) for x in out) if self.integer else out
 
@@ -167,7 +197,7 @@ def _choice(
                 raise v.fail(where, f"{key}.step", raw["step"], "must be a whole number")
         if integer and step is None:
             step = 1.0
-        return Choice(low=low, high=high, step=step, integer=integer)
+        return Choice(low=low, high=high, step=step, integer=integer).check(where, key)
     items = raw if isinstance(raw, list | tuple) else [raw]
     if not items:
         raise v.fail(where, key, raw, "must list at least one value")
@@ -302,6 +332,8 @@ class PlanSpace:
             value = getattr(self, key)
             if value is not None and not isinstance(value, Choice):
                 set_(self, key, _as_choice(o, key, value))
+            elif value is not None:
+                value.check(o, key)
         if self.gap_days is None:
             raise v.fail(o, "gap_days", None, "needs at least one value")
         if self.budget is not None:

@@ -14,13 +14,14 @@ draws with the fitted influencer (tests/analysis/test_calibrate.py holds the two
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from forecast.analysis import posterior as post
-from forecast.analysis.history import read_history
+from forecast.analysis.history import HistoryError, read_history
 from forecast.analysis.observation import (
     METRICS,
     REFERENCE_PRICE,
@@ -28,10 +29,11 @@ from forecast.analysis.observation import (
     Fit,
     TierFit,
     base_influencer,
+    check_shape_work,
     law_parts,
     operator,
 )
-from forecast.engine.run import run
+from forecast.engine.run import check_seed, run
 from forecast.model import validation as v
 from forecast.model.entities import MarketParams, Product, Session, Strategy
 from forecast.model.enums import Tier
@@ -196,8 +198,10 @@ def predict(
     0.5-5 s a session for its stay integrals)."""
     v.choice("predict", "method", method, METHODS)
     n = v.integer("predict", "draws", draws, 10, 1_000_000)
+    seed = check_seed(seed, "predict")[0]
     history = read_history(sessions, outcomes_required=False)
     frame = history.frame.with_row_index("session")
+    _check_sessions(cal, frame, history.source)
     if method == "kernel":
         sims = kernel_sessions(cal, frame, n, seed, backend)
     else:
@@ -205,10 +209,12 @@ def predict(
     rows = []
     for k in OUTPUTS:
         sim = sims[k]
-        q = np.nanquantile(sim, QUANTILES, axis=1)
         observed = frame.get_column(k).to_numpy().astype(np.float64)
-        below = np.nanmean(sim < observed[:, None], axis=1)
-        equal = np.nanmean(sim == observed[:, None], axis=1)
+        with warnings.catch_warnings():  # an all-NaN row is refused below, not warned of
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanquantile(sim, QUANTILES, axis=1)
+            below = np.nanmean(sim < observed[:, None], axis=1)
+            equal = np.nanmean(sim == observed[:, None], axis=1)
         pit = np.where(np.isfinite(observed), below + 0.5 * equal, np.nan)
         inside = np.where(np.isfinite(observed), (observed >= q[0]) & (observed <= q[-1]), np.nan)
         rows.append(
@@ -230,7 +236,42 @@ def predict(
                 pl.col("inside90").fill_nan(None).cast(pl.Boolean),
             )
         )
-    return pl.concat(rows).sort("session", "output", maintain_order=True)
+    table = pl.concat(rows).sort("session", "output", maintain_order=True)
+    quantiles = [f"p{round(100 * p):02d}" for p in QUANTILES]
+    bad = table.filter(~pl.all_horizontal(pl.col(quantiles).is_finite()))
+    if bad.height:  # never written: a predictive without numbers is an error, not a table
+        row = bad.row(0, named=True)
+        raise ValueError(
+            f"predict: session {row['session'] + 1} ({row['influencer']!r}), output "
+            f"{row['output']}: the predictive has no finite quantiles (no draw defines it); "
+            "check its hours and products"
+        )
+    return table
+
+
+def _check_sessions(cal: Fit, frame: pl.DataFrame, source: str) -> None:
+    """Refuse, before any draw, a session whose tier contradicts its host's fit, and sessions
+    whose shapes cost more than `forecast.analysis.observation.MAX_SHAPE_WORK`."""
+    for host, tier in frame.select("influencer", "tier").unique(maintain_order=True).iter_rows():
+        fitted = cal.hosts.get(host)
+        if fitted is not None and fitted.value != tier:
+            raise HistoryError(
+                f"{source}: column tier: {tier!r} is not allowed for influencer {host!r}; the "
+                f"calibration fitted it as {fitted.value!r} (give that tier, or another name "
+                f"for a new {tier} host)"
+            )
+    products = []
+    for host, tier, given in frame.select("influencer", "tier", "products").iter_rows():
+        if given is not None:
+            products.append(int(given))
+            continue
+        t = cal.tiers.get(Tier(tier))
+        known = int(t.products[t.hosts.index(host)]) if t and host in t.hosts else 0
+        products.append(known or base_influencer(Tier(tier)).assortment)
+    try:
+        check_shape_work("predict", frame.get_column("tier"), frame.get_column("hours"), products)
+    except ValueError as err:
+        raise HistoryError(f"{source}: {err}") from None
 
 
 def coverage(table: pl.DataFrame) -> pl.DataFrame:

@@ -210,7 +210,7 @@ def tornado(
     items = resolve_all(base, inputs)
     outs = parse_outputs(outputs)
     n = check_paths(paths)
-    seed_value, _ = check_seed(seed)
+    seed_value, _ = check_seed(seed, "sensitivity")
     cluster = check_backend(backend, check_threads(threads))
     chosen = prepare(base, kernel).method
     extra = _tornado_points(items)
@@ -323,7 +323,7 @@ def sensitivity(
     if method not in METHODS:
         raise v.fail("sensitivity", "method", method, f"must be one of {', '.join(METHODS)}")
     n = check_paths(paths)
-    seed_value, drawn = check_seed(seed)
+    seed_value, drawn = check_seed(seed, "sensitivity")
     threads = check_threads(threads)
     cluster = check_backend(backend, threads)
     conf = v.in_range("sensitivity", "conf_level", conf_level, 0, 1, lo_open=True, hi_open=True)

@@ -33,7 +33,11 @@ EAGER_SESSION_ROWS = 1_000_000
 MAX_PATHS = 100_000_000
 
 
-def check_seed(seed: Any) -> tuple[int, bool]:
+#: Every seed, in every command and function: a whole number in [0, 2**64).
+SEED_RANGE = "a whole number in [0, 2**64)"
+
+
+def check_seed(seed: Any, owner: str = "run") -> tuple[int, bool]:
     """(seed, drawn): a given seed checked to be in [0, 2**64), or a fresh one drawn."""
     if seed is None:
         return secrets.randbits(63), True
@@ -42,7 +46,7 @@ def check_seed(seed: Any) -> tuple[int, bool]:
         or not isinstance(seed, numbers.Integral)
         or not 0 <= int(seed) < 2**64
     ):
-        raise v.fail("run", "seed", seed, "must be a whole number in [0, 2**64) or None")
+        raise v.fail(owner, "seed", seed, f"must be {SEED_RANGE} or None")
     return int(seed), False
 
 

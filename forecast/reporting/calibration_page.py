@@ -31,6 +31,32 @@ PANELS = (
 )
 #: PIT histogram bins (10: a calibrated model puts 10 % of sessions in each).
 PIT_BINS = 10
+#: Hosts drawn one figure each (those with most sessions, ties in the fit's order); the
+#: others get a row of the coverage table instead, so a page of 1,000 hosts costs what a page
+#: of 24 does (about a second a figure).
+MAX_HOST_FIGURES = 24
+
+
+def drawn_hosts(table: pl.DataFrame, hosts: list[str]) -> list[str]:
+    """The hosts that get a figure: at most `MAX_HOST_FIGURES`, most sessions first."""
+    counts = dict(
+        table.group_by("influencer").agg(pl.col("session").n_unique().alias("n")).iter_rows()
+    )
+    order = sorted(range(len(hosts)), key=lambda i: (-counts.get(hosts[i], 0), i))
+    return [hosts[i] for i in order[:MAX_HOST_FIGURES]]
+
+
+def host_coverage(table: pl.DataFrame) -> pl.DataFrame:
+    """Per host: sessions, and the share of its observed values inside the 90 % interval."""
+    return (
+        table.group_by("influencer", maintain_order=True)
+        .agg(
+            pl.col("tier").first(),
+            pl.col("session").n_unique().alias("sessions"),
+            pl.col("inside90").drop_nulls().mean().alias("inside90"),
+        )
+        .sort("sessions", descending=True, maintain_order=True)
+    )
 
 
 def host_figure(table: pl.DataFrame, host: str) -> bytes:
@@ -109,11 +135,28 @@ def render(cal: Calibration, table: pl.DataFrame) -> str:
         ]
         for r in summary.iter_rows(named=True)
     ]
+    drawn = drawn_hosts(table, list(cal.hosts))
     hosts = "".join(
-        f"<h3>{html.escape(h)} ({html.escape(t.value)})</h3>"
+        f"<h3>{html.escape(h)} ({html.escape(cal.hosts[h].value)})</h3>"
         + _img(host_figure(table, h), f"{h}: observed against predictive")
-        for h, t in cal.hosts.items()
+        for h in drawn
     )
+    if len(drawn) < len(cal.hosts):
+        rest = host_coverage(table.filter(~pl.col("influencer").is_in(drawn)))
+        rows = [
+            [
+                html.escape(h),
+                html.escape(t),
+                _num(n),
+                "&ndash;" if c is None else f"{c:.0%}",
+            ]
+            for h, t, n, c in rest.iter_rows()
+        ]
+        hosts += (
+            f"<p class=note>{_num(len(drawn))} of {_num(len(cal.hosts))} hosts are drawn (those "
+            "with most sessions); the others, by sessions:</p>"
+            + _table(["host", "tier", "sessions", "observed values inside 90 %"], rows, left=2)
+        )
     notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in cal.notes)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -147,4 +190,11 @@ log units) and the session-core sd (<code>*_sigma</code>, log units).</p>
 """
 
 
-__all__ = ["host_figure", "pit_figure", "render"]
+__all__ = [
+    "MAX_HOST_FIGURES",
+    "drawn_hosts",
+    "host_coverage",
+    "host_figure",
+    "pit_figure",
+    "render",
+]
