@@ -60,6 +60,11 @@ class Comparison:
     def names(self) -> list[str]:
         return list(self.forecasts)
 
+    @property
+    def n_paths(self) -> int:
+        """Paths each strategy ran (the same for all)."""
+        return next(iter(self.forecasts.values())).n_paths
+
     def summary(self) -> pl.DataFrame:
         """Per-strategy summaries (as `Forecast.summary`) stacked, with a ``strategy`` column."""
         import polars as pl
@@ -89,7 +94,11 @@ class Comparison:
                     n = d.size
                     mean = float(d.mean())
                     se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-                    p = float((d > 0).mean() + 0.5 * (d == 0).mean())
+                    # each path's score (1 a win, 1/2 a tie): its mean is P, its spread the
+                    # MCSE, 0 when every path ties (identical strategies)
+                    score = (d > 0) + 0.5 * (d == 0)
+                    p = float(score.mean())
+                    p_se = float(score.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
                     rows.append(
                         {
                             "strategy_a": a,
@@ -102,10 +111,13 @@ class Comparison:
                             "ci_low": mean - z * se,
                             "ci_high": mean + z * se,
                             "p_a_beats_b": p,
-                            "p_mcse": math.sqrt(max(p * (1 - p), 0.0) / n),
+                            "p_mcse": p_se,
                         }
                     )
-        return pl.DataFrame(rows)
+        table = pl.DataFrame(rows)
+        if self.n_paths < 2:  # no spread from one path: the error columns are left out
+            table = table.drop("se", "ci_low", "ci_high", "p_mcse")
+        return table
 
     def ranking(self) -> pl.DataFrame:
         """Strategies ordered best first by the objective: ``value`` (and ``mcse`` where the

@@ -89,6 +89,18 @@ def _variants(space: PlanSpace, best: Plan) -> list[tuple[str, Any, Plan]]:
     return out
 
 
+def neighbours(
+    space: PlanSpace, evaluator: Evaluator, best: Plan, paths: int, seed: int
+) -> list[tuple[str, Any, Plan, Evaluation]]:
+    """(kind, detail, plan, evaluation) of each neighbour of ``best`` (`_variants`),
+    evaluated on ``paths`` paths of ``seed`` with session net sales."""
+    variants = _variants(space, best)
+    if not variants:
+        return []
+    evs = evaluator.run([p for _, _, p in variants], paths, seed, session_net=True)
+    return [(k, d, p, ev) for (k, d, p), ev in zip(variants, evs, strict=True)]
+
+
 def _pct(d: float | None) -> str:
     return "each product's own discount" if d is None else f"{d * 100:g} % off"
 
@@ -102,19 +114,16 @@ def explain(
     runners: Sequence[tuple[Plan, Evaluation]],
     paths: int,
     seed: int,
+    evaluated: Sequence[tuple[str, Any, Plan, Evaluation]] | None = None,
 ) -> list[str]:
     """Sentences saying why ``best`` (evaluated as ``best_ev`` on ``paths`` paths of ``seed``,
     with session net sales) beats its neighbours and ``runners`` (plans and their evaluations
-    on the same paths)."""
-    variants = _variants(space, best)
-    evs = (
-        evaluator.run([p for _, _, p in variants], paths, seed, session_net=True)
-        if variants
-        else []
-    )
+    on the same paths). ``evaluated``: `neighbours` of ``best`` on those paths, if known."""
+    if evaluated is None:
+        evaluated = neighbours(space, evaluator, best, paths, seed)
     out: list[str] = []
     by_kind: dict[str, list[tuple[Any, Plan, Evaluation]]] = {}
-    for (kind, detail, plan), ev in zip(variants, evs, strict=True):
+    for kind, detail, plan, ev in evaluated:
         by_kind.setdefault(kind, []).append((detail, plan, ev))
 
     for _, plan, ev in by_kind.get("order", []):

@@ -374,7 +374,10 @@ def optimize(
                 c.confirmed = ev
             # the best is the ranking stream's; the runners-up are shown by the confirmation's
             order = order[:1] + sorted(order[1:], key=lambda c: -_score(c.confirmed))
-            why = _why(sp, obj, evaluator, order, m, confirm_seed, say)
+            order, confirm_seed, found = _no_better_neighbour(
+                sp, evaluator, order, cands, m, seed_value, fresh_seed, confirm_seed, rungs, say
+            )
+            why = _why(sp, obj, evaluator, order, m, confirm_seed, say, found)
             checked = order[0].confirmed
             assert checked is not None
             if sp.max_p_loss is not None and checked.p_loss > sp.max_p_loss:
@@ -542,6 +545,66 @@ def _select(current: list[Candidate], sp: PlanSpace) -> list[Candidate]:
     return keep
 
 
+#: A neighbour that beats the chosen plan by more than this many paired standard errors on
+#: the confirmation stream takes its place (and is confirmed on a fresh stream).
+PROMOTE_Z = 2.0
+#: Most times a neighbour may take the chosen plan's place.
+MAX_PROMOTIONS = 4
+
+
+def _no_better_neighbour(
+    sp: PlanSpace,
+    evaluator: Evaluator,
+    order: list[Candidate],
+    cands: dict[str, Candidate],
+    paths: int,
+    seed: int,
+    fresh_seed: int,
+    confirm_seed: int,
+    rungs: list[int],
+    say: Callable[[str], None],
+) -> tuple[list[Candidate], int, list[tuple[str, Any, Plan, Evaluation]]]:
+    """The finalists with a chosen plan that no evaluated neighbour beats by more than
+    `PROMOTE_Z` paired standard errors on the confirmation stream: a neighbour that does
+    becomes the chosen plan, and the finalists are confirmed again on a fresh stream (the
+    stream that picked it would flatter it), up to `MAX_PROMOTIONS` times. Returns the
+    finalists, the confirmation seed and the chosen plan's neighbours on it."""
+    from forecast.analysis.explain import neighbours
+    from forecast.engine.compile import key64
+
+    for attempt in range(1, MAX_PROMOTIONS + 2):
+        best = order[0]
+        assert best.confirmed is not None
+        found = neighbours(sp, evaluator, best.plan, paths, confirm_seed)
+        beaten = []
+        for _, _, plan, ev in found:
+            d, se = best.confirmed.diff(ev)
+            if _meets(sp, ev) and d < -PROMOTE_Z * se:
+                beaten.append((d, plan))
+        if not beaten or attempt > MAX_PROMOTIONS:
+            return order, confirm_seed, found
+        _, plan = min(beaten, key=lambda t: t[0])
+        say(
+            f"a neighbour beats the chosen plan on the confirmation stream ({plan.describe()}); "
+            "confirming it on a fresh stream"
+        )
+        c = cands.get(plan.key)
+        if c is None:
+            screen = evaluator.run([plan], rungs[-1], seed)[0]
+            c = cands[plan.key] = Candidate(len(cands), plan, sp.fees(plan.lineup), screen)
+        c.stage = "final"
+        c.ranked = evaluator.run([plan], paths, fresh_seed)[0]
+        order = [c, *(x for x in order if x.plan.key != plan.key)]
+        confirm_seed = key64(f"{seed}:confirm:{attempt}")
+        confirmed = evaluator.run(
+            [x.plan for x in order], paths, confirm_seed, keep_profit=True, session_net=True
+        )
+        for x, ev in zip(order, confirmed, strict=True):
+            x.confirmed = ev
+        order = order[:1] + sorted(order[1:], key=lambda x: -_score(x.confirmed))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _why(
     sp: PlanSpace,
     obj: Objective,
@@ -550,6 +613,7 @@ def _why(
     paths: int,
     seed: int,
     say: Callable[[str], None],
+    found: list[tuple[str, Any, Plan, Evaluation]] | None = None,
 ) -> list[str]:
     from forecast.analysis.explain import explain
 
@@ -557,7 +621,7 @@ def _why(
     best = order[0]
     assert best.confirmed is not None
     runners = [(c.plan, c.confirmed) for c in order[1:] if c.confirmed is not None]
-    return explain(sp, obj, evaluator, best.plan, best.confirmed, runners, paths, seed)
+    return explain(sp, obj, evaluator, best.plan, best.confirmed, runners, paths, seed, found)
 
 
 def _interval(obj: Objective, ev: Evaluation, level: float = 0.95) -> tuple[float, float]:

@@ -121,7 +121,9 @@ def simulate_sessions(
         stay_s = op.stay_s(x["stay"])
         likes = rng.poisson(views * base.likes_per_minute * np.exp(x["engagement"]) * stay_s / 60)
         per_view = op.units_per_view(base, x["stay"]) / UNITS_PER_ORDER * np.exp(x["conversion"])
-        orders = rng.poisson(views * np.minimum(per_view, 1e3))
+        # at most an order a view on average (a session's buyers are among its viewers; the
+        # cap was 1,000 and let a conversion hit draw 13 units a view)
+        orders = rng.poisson(views * np.minimum(per_view, MAX_ORDERS_PER_VIEW))
         units = orders + rng.poisson((UNITS_PER_ORDER - 1.0) * orders)
         out["views"][i] = views
         out["avg_stay_s"][i] = np.where(views > 0, stay_s, np.nan)
@@ -179,6 +181,8 @@ def kernel_sessions(
     return out
 
 
+#: Most expected orders a view in the predictive's draws.
+MAX_ORDERS_PER_VIEW = 1.0
 #: Ways `predict` draws sessions.
 METHODS = ("model", "kernel")
 

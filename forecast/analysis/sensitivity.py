@@ -593,7 +593,8 @@ def _design(
         cols[it.name] = values[:, j]
     for k, out in enumerate(outs):
         cols[out.name] = y[:, k]
-        cols[f"{out.name}_mcse"] = se[:, k]
+        if np.isfinite(se[:, k]).all():  # left out where it cannot be computed (one path)
+            cols[f"{out.name}_mcse"] = se[:, k]
     return pl.DataFrame(cols)
 
 

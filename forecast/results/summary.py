@@ -72,8 +72,8 @@ def summarize(
         if n == 0:
             rows.append(row)
             continue
-        sd = float(col.std(ddof=1)) if n > 1 else float("nan")
-        row.update(mean=float(col.mean()), sd=sd, mcse=sd / math.sqrt(n))
+        sd = float(col.std(ddof=1)) if n > 1 else None  # null, never NaN, from one path
+        row.update(mean=float(col.mean()), sd=sd, mcse=None if sd is None else sd / math.sqrt(n))
         for q, value in zip(QUANTILES, np.quantile(col, QUANTILES), strict=True):
             row[f"p{round(q * 100)}"] = float(value)
         if name == "profit":

@@ -37,7 +37,10 @@ def test_pairwise_matches_hand_computation(cmp: fc.Comparison) -> None:
     assert row["ci_low"] == pytest.approx(d.mean() - 1.959963984540054 * se)
     p = (d > 0).mean() + 0.5 * (d == 0).mean()
     assert row["p_a_beats_b"] == pytest.approx(p)
-    assert row["p_mcse"] == pytest.approx(math.sqrt(p * (1 - p) / PATHS))
+    score = (d > 0) + 0.5 * (d == 0)  # a path's score: its spread is P's Monte Carlo error
+    assert row["p_mcse"] == pytest.approx(score.std(ddof=1) / math.sqrt(PATHS))
+    if not (d == 0).any():  # without ties, the binomial form
+        assert row["p_mcse"] == pytest.approx(math.sqrt(p * (1 - p) / (PATHS - 1)))
     # every money metric by default, one row per pair and metric
     assert cmp.pairwise().height == 7
 
@@ -47,6 +50,20 @@ def test_ties_are_split() -> None:
     c = fc.compare({"x": s, "y": s}, paths=50, seed=1)
     row = c.pairwise(("net_sales",)).row(0, named=True)
     assert row["mean_diff"] == 0.0 and row["p_a_beats_b"] == 0.5
+    assert row["p_mcse"] == 0.0 and row["se"] == 0.0  # every path ties: no Monte Carlo error
+
+
+def test_one_path_leaves_the_error_columns_out() -> None:
+    """With one path no standard error exists: the columns are left out, never NaN."""
+    s = mega_then_micro()
+    c = fc.compare({"x": s, "y": micro_then_mega()}, paths=1, seed=1)
+    table = c.pairwise()
+    assert not {"se", "ci_low", "ci_high", "p_mcse"} & set(table.columns)
+    numbers = table.select(pl.col(pl.Float64))
+    assert numbers.select(pl.all().is_nan().any()).row(0) == (False,) * numbers.width
+    summary = c.summary()
+    assert summary.get_column("mcse").null_count() == summary.height  # null, never NaN
+    assert not summary.select(pl.col(pl.Float64).is_nan().any()).row(0).count(True)
 
 
 def test_common_random_numbers_share_sessions_and_cut_variance(cmp: fc.Comparison) -> None:
