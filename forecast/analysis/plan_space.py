@@ -64,6 +64,7 @@ from typing import Any
 from forecast.model import validation as v
 from forecast.model.entities import (
     DEFAULT_SESSION_HOURS,
+    MIN_SESSION_HOURS,
     Influencer,
     MarketParams,
     Product,
@@ -318,7 +319,7 @@ class PlanSpace:
         for key, h in hours.items():
             if key not in names:
                 raise v.fail(o, "hours", key, f"names no candidate influencer ({', '.join(names)})")
-            hours[key] = v.in_range(o, f"hours[{key!r}]", h, 0, 48, lo_open=True)
+            hours[key] = v.in_range(o, f"hours[{key!r}]", h, MIN_SESSION_HOURS, 48)
         set_(self, "hours", hours)
         lo = v.integer(o, "min_booked", self.min_booked, 1, len(pool))
         hi = v.integer(o, "max_booked", self.max_booked, 1, len(pool))

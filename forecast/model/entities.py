@@ -635,6 +635,8 @@ class Influencer:
 
 
 DEFAULT_SESSION_HOURS = 5.4
+#: Shortest session (and shortest count of a video's views), hours: a minute.
+MIN_SESSION_HOURS = 1.0 / 60.0
 
 #: Most sessions one strategy may hold (the kernels' layout has the same bound,
 #: `kernels.layout.MAX_SESSIONS`; a test keeps the two equal).
@@ -652,7 +654,7 @@ class Session:
     day: float = 0.0
     """Start day in the campaign, days from its start, in [0, 36500]."""
     hours: float = DEFAULT_SESSION_HOURS
-    """Duration, hours, in (0, 48]."""
+    """Duration, hours, in [1/60, 48] (at least a minute: shorter is a unit mistake)."""
     assortment: int | None = None
     """Products presented in the stream in all (the brand's and others'), >= the brand's;
     None: the influencer's default. Each gets an equal slot; more products dilute conversion."""
@@ -672,7 +674,8 @@ class Session:
     """``live`` (``hours`` long) or ``video`` (views over ``days`` with a decaying tail; every
     view is exposed to every product of the video)."""
     days: float = 30.0
-    """Video only: how long its views are counted, days, in (0, 365]."""
+    """Video only: how long its views are counted, days, in [1/1440, 365] (at least a
+    minute)."""
     episode: int = 1
     """Which episode cut from one store visit this is (>= 1). Each further episode reaches
     ``market.episode_reach_decay`` times the previous one; fees and the free experience are
@@ -684,7 +687,7 @@ class Session:
             raise v.fail("session", "influencer", self.influencer, "must be an Influencer")
         o = f"session of {self.influencer.name!r}"
         set_(self, "format", parse_enum(Format, o, "format", self.format))
-        set_(self, "days", v.in_range(o, "days", self.days, 0, 365, lo_open=True))
+        set_(self, "days", v.in_range(o, "days", self.days, MIN_SESSION_HOURS / 24, 365))
         set_(self, "episode", v.integer(o, "episode", self.episode, 1, 1000))
         products = tuple(self.products) if isinstance(self.products, Sequence) else self.products
         if not isinstance(products, tuple) or not products:
@@ -697,7 +700,7 @@ class Session:
             raise v.fail(o, "products", names, "must not list a product twice")
         set_(self, "products", products)
         set_(self, "day", v.non_negative(o, "day", self.day, 36_500))
-        set_(self, "hours", v.in_range(o, "hours", self.hours, 0, 48, lo_open=True))
+        set_(self, "hours", v.in_range(o, "hours", self.hours, MIN_SESSION_HOURS, 48))
         video = self.format is Format.VIDEO
         default_assortment = len(products) if video else self.influencer.assortment
         assortment = default_assortment if self.assortment is None else self.assortment

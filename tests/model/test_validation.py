@@ -104,8 +104,13 @@ def test_bad_sessions_and_strategy() -> None:
         ValueError, match=r"products = \(\) is not allowed; must be a non-empty list"
     ):
         fc.Session(s, ())
-    with pytest.raises(ValueError, match=re.escape("hours = 0 is not allowed; must be in (0, 48]")):
-        fc.Session(s, [SERUM], hours=0)
+    for hours in (0, 1e-300, 0.01):  # a session of at least a minute (a physical bound)
+        with pytest.raises(ValueError, match=rf"hours = {hours} is not allowed; must be in \[0.01"):
+            fc.Session(s, [SERUM], hours=hours)
+    assert fc.Session(s, [SERUM], hours=1 / 60).hours == 1 / 60
+    for days in (5e-324, 1e-4):  # a video's views counted for at least a minute
+        with pytest.raises(ValueError, match=rf"days = {days} is not allowed; must be in \[0.0006"):
+            fc.Session(s, [SERUM], format="video", days=days)
     with pytest.raises(ValueError, match=re.escape("discounts['serum'] = 1.2 is not allowed")):
         fc.Session(s, [SERUM], discounts={"serum": 1.2})
     with pytest.raises(ValueError, match="discounts = 'mask' is not allowed; names no product"):
