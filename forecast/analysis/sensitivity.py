@@ -185,7 +185,7 @@ class Sensitivity:
             noise = self.noise.filter(pl.col("output") == out.name).row(0, named=True)
             lines.append(
                 f"  Monte Carlo noise: {100 * noise['noise_share']:.2f} % of the variance across "
-                f"the design on common random numbers ({100 * noise['independent_share']:.1f} % "
+                f"the design on common random numbers ({_pct(noise['independent_share'])} "
                 "with independent streams)"
             )
         return "\n".join(lines)
@@ -521,7 +521,8 @@ def _noise(
         total = float(np.var(y[:, k], ddof=1)) if y.shape[0] > 1 else 0.0
         d = first[:, k] - second[:, k]
         crn = float(np.var(d, ddof=1)) / 2.0 if d.size > 1 else math.nan
-        own = float(np.nanmean(se[:, k] ** 2))
+        known = se[:, k][np.isfinite(se[:, k])]  # none from one path: left null
+        own = float(np.mean(known**2)) if known.size else None
 
         rows.append(
             {
@@ -530,11 +531,16 @@ def _noise(
                 "noise_variance": crn,
                 "noise_share": _share(crn, total),
                 "independent_variance": own,
-                "independent_share": _share(own, total),
+                "independent_share": None if own is None else _share(own, total),
                 "replicates": int(d.size),
             }
         )
     return pl.DataFrame(rows)
+
+
+def _pct(share: float | None) -> str:
+    """A share as a percentage, or "n/a" where it could not be measured (one path)."""
+    return "n/a" if share is None else f"{100 * share:.1f} %"
 
 
 def _share(part: float, total: float) -> float:
@@ -586,6 +592,7 @@ def _design(
     y: np.ndarray,
     se: np.ndarray,
 ) -> pl.DataFrame:
+    import numpy as np
     import polars as pl
 
     cols: dict[str, Any] = {"row": list(range(values.shape[0]))}

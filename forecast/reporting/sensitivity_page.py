@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from forecast.analysis.sensitivity import _pct
 from forecast.reporting.html import _STYLE, _img, _num, _table
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def render(result: Sensitivity) -> str:
             f"<p class=note>Monte Carlo noise: {100 * noise['noise_share']:.2f} % of the "
             f"variance of {e(name)} across the design on common random numbers "
             f"({noise['replicates']} points run again on an independent seed), against "
-            f"{100 * noise['independent_share']:.1f} % that independent streams would leave.</p>"
+            f"{_pct(noise['independent_share'])} that independent streams would leave.</p>"
         )
     laws = _table(
         ["input", "law", "value in the strategy", "grid of values"],

@@ -133,6 +133,16 @@ def test_a_function_output_and_the_design_table() -> None:
     assert (d["median_profit_mcse"] > 0).all()
 
 
+def test_one_path_leaves_the_mcse_columns_out() -> None:
+    """With one path a run's Monte Carlo error cannot be computed: the design table has no
+    MCSE column (never a column of NaN), and every number it has is finite."""
+    result = sensitivity(mega_first(), INPUTS, ["mean_profit"], paths=1, seed=1, trajectories=2)
+    d = result.design
+    assert "mean_profit" in d.columns and "mean_profit_mcse" not in d.columns
+    numbers = d.select(pl.col(pl.Float64)).to_numpy()
+    assert np.isfinite(numbers).all()
+
+
 def test_the_same_seed_gives_the_same_indices() -> None:
     a = sensitivity(mega_first(), INPUTS, ["cvar95"], paths=300, seed=5, trajectories=4)
     b = sensitivity(mega_first(), INPUTS, ["cvar95"], paths=300, seed=5, trajectories=4, threads=1)
