@@ -45,7 +45,7 @@ SHORT = (
     "bench/test_bench_cohort.py::test_cohort_run_vs_viewer_kernel",
 )
 ROUNDS = {"short": 5, "full": 7}
-#: The suites of the full run: all but the Dask scaling suite, the two calibration fits and the
+#: The suites of the full run: all but the Dask scaling suite, the three calibration fits and the
 #: million-path book, which judge nothing and take minutes (run them alone: python -m pytest
 #: bench/test_bench_cluster.py bench/test_bench_calibrate.py bench/test_bench_report.py).
 FULL = (
@@ -55,6 +55,7 @@ FULL = (
     "--ignore=bench/test_bench_sensitivity.py",
     "--deselect=bench/test_bench_calibrate.py::test_fit_1000_sessions_of_20_hosts",
     "--deselect=bench/test_bench_calibrate.py::test_calibrate_command_work",
+    "--deselect=bench/test_bench_calibrate.py::test_calibrate_3000_hosts",
     "--deselect=bench/test_bench_report.py::test_book_of_a_million_paths_a_campaign",
 )
 

@@ -1,15 +1,17 @@
 """Calibration: fitting 1,000 past sessions of 20 hosts (every session of its own hours and
 products, so no operator is shared), alone and as ``forecast calibrate`` does it (fit, the
-in-sample predictive of every session, the HTML page); and a forecast with fitted hosts side
-by side with the same forecast with presets.
+in-sample predictive of every session, the HTML page); the same for 3,000 hosts of 1-5
+sessions each; and a forecast with fitted hosts side by side with the same forecast with
+presets.
 
-    python -m pytest bench/test_bench_calibrate.py -q     # about 4 minutes
+    python -m pytest bench/test_bench_calibrate.py -q     # about 6 minutes
 
-The two fits take minutes and judge nothing: `bench.gate` leaves them out (`gate.FULL`).
+The three fits take minutes and judge nothing: `bench.gate` leaves them out (`gate.FULL`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -101,3 +103,43 @@ def test_forecast_with_fitted_hosts_vs_presets(
     record("forecast with 2 fitted hosts, 10,000 paths", 1000 * r.median(), "ms")
     record("forecast with 2 presets, 10,000 paths", 1000 * r.median("preset"), "ms")
     record_ratio("forecast with presets vs fitted hosts, paths/s", r.ratio("preset", None))
+
+
+@pytest.fixture(scope="module")
+def many_hosts() -> pl.DataFrame:
+    """3,000 hosts (300 mega, 1,500 mid, 1,200 micro) of 1-5 sessions each, 9,073 sessions
+    (smoke: 150 hosts), on the synthetic plan's lattice of hours and products."""
+    rng = np.random.default_rng(5)
+    k = sized(1, 20)
+    truths = [
+        syn.draw_truth(Tier.MEGA, 300 // k, rng, "g"),
+        syn.draw_truth(Tier.MID, 1500 // k, rng, "d"),
+        syn.draw_truth(Tier.MICRO, 1200 // k, rng, "c"),
+    ]
+    sessions = {h: int(rng.integers(1, 6)) for t in truths for h in t.hosts}
+    return syn.synthetic_history(truths, syn.session_plan(truths, sessions, rng), seed=2)
+
+
+def test_calibrate_3000_hosts(benchmark: Any, record: Any, many_hosts: pl.DataFrame) -> None:
+    """What ``forecast calibrate`` does with 3,000 hosts, each part timed: the fit (cold
+    operators), the in-sample predictive of every session, and the page (12 hosts drawn, the
+    rest in a table)."""
+    hosts = many_hosts.get_column("influencer").n_unique()
+    parts: dict[str, float] = {}
+
+    def whole() -> str:
+        operator.cache_clear()
+        t0 = time.perf_counter()
+        cal = fc.calibrate(many_hosts, seed=1)
+        t1 = time.perf_counter()
+        table = cal.predict(many_hosts, seed=1)
+        t2 = time.perf_counter()
+        page = render(cal, table)
+        parts.update(fit=t1 - t0, predict=t2 - t1, page=time.perf_counter() - t2)
+        return page
+
+    page, seconds = timed(benchmark, whole, rounds=1)
+    record(f"calibrate, {hosts:,} hosts: fit + predictive + page", seconds, "s")
+    for name, s in parts.items():
+        record(f"calibrate, {hosts:,} hosts: {name}", s, "s")
+    assert page.count("<img") <= 12 + 1 + 1  # the hosts drawn, the PIT figure, at most one more

@@ -376,6 +376,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 CALIBRATION_FILES = ("calibration.parquet", "predictive.parquet", "calibration.html")
 
 
+#: Hosts whose posterior means `forecast calibrate` prints (the rest are on the page).
+SHOWN_HOSTS = 30
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -411,7 +415,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     summary = cal.summary().filter(pl.col("host").is_not_null())
     wide = summary.pivot("parameter", index=["tier", "host"], values="mean")
     print("posterior means per host:")
-    print(_show(wide, precision=4))
+    print(_show(wide.head(SHOWN_HOSTS), precision=4))
+    if wide.height > SHOWN_HOSTS:
+        print(
+            f"({wide.height - SHOWN_HOSTS:,} more hosts: every one is in the page and in "
+            "calibration.parquet)"
+        )
     print("\nin-sample share inside the 90 % predictive interval:")
     print(_show(coverage(table), precision=3))
     print(f"\nwritten: {', '.join(str(t) for t in targets)}")

@@ -62,16 +62,22 @@ class Operator:
     (median views), ``dilution`` (the purchase probability's factor at the session's products
     and categories), and at each stay multiplier e^x of `X_GRID` the log of the mean stay in
     seconds (``log_stay``, capped at the session's end as the kernels cap it) and of the
-    products seen per arrival (``log_seen``, every product of the stream counted)."""
+    products seen per arrival (``log_seen``, every product of the stream counted); and the
+    limits of both as the multiplier grows without bound (every viewer stays to the end):
+    ``log_stay_cap`` and ``log_seen_cap``, which no multiplier beyond the grid exceeds."""
 
     views: float
     dilution: float
     log_stay: np.ndarray
     log_seen: np.ndarray
+    log_stay_cap: float = math.inf
+    log_seen_cap: float = math.inf
 
     def stay_s(self, x: float | np.ndarray) -> np.ndarray:
-        """Mean stay, seconds, at log stay multiplier ``x``."""
-        out: np.ndarray = np.exp(_interp(x, X_GRID, self.log_stay))
+        """Mean stay, seconds, at log stay multiplier ``x``: never longer than a viewer's
+        time to the session's end on average (a host's level far beyond the grid once
+        gave a mean stay of 26 h in a 9.5 h session)."""
+        out: np.ndarray = np.exp(np.minimum(_interp(x, X_GRID, self.log_stay), self.log_stay_cap))
         return out
 
     def stay_multiplier(self, stay_s: np.ndarray) -> np.ndarray:
@@ -82,7 +88,7 @@ class Operator:
 
     def units_per_view(self, base: Influencer, x: float | np.ndarray) -> np.ndarray:
         """Expected units per view at the base conversion and log stay multiplier ``x``."""
-        seen = np.exp(_interp(x, X_GRID, self.log_seen))
+        seen = np.exp(np.minimum(_interp(x, X_GRID, self.log_seen), self.log_seen_cap))
         return np.asarray(base.conversion * self.dilution * seen * UNITS_PER_ORDER)
 
 
@@ -187,10 +193,11 @@ def products_seen(
     return out
 
 
-#: Most hosts one fit takes: the exact grid posterior costs about 90 ms a host (five metrics),
-#: so 1,000 hosts fit in about 90 s on 2 cores; fit a larger panel in parts (by tier or
+#: Most hosts one fit takes: the grid posterior and its operators cost about 12 ms a host
+#: (five metrics; 3,000 hosts of 9,073 sessions fit in 31-37 s on 2 cores), so 10,000 hosts
+#: fit in about two minutes and hold about 2 GB; fit a larger panel in parts (by tier or
 #: region).
-MAX_FIT_HOSTS = 1_000
+MAX_FIT_HOSTS = 10_000
 #: Most sessions one fit takes (each a row of every metric's likelihood grid).
 MAX_FIT_SESSIONS = 100_000
 #: Most work one fit or prediction may spend preparing session shapes (distinct tier, hours
@@ -236,7 +243,35 @@ def operator(tier: Tier, hours: float, products: int, market: MarketParams) -> O
     dilution = (cats / market.reference_categories) ** -market.category_sensitivity[tier] * (
         products / market.reference_assortment
     ) ** -market.assortment_sensitivity[tier]
-    return Operator(float(rate.sum()), float(dilution), log_stay, np.log(seen))
+    stay_cap, seen_cap = _limits(t0, width, rate, hours, products)
+    return Operator(
+        float(rate.sum()),
+        float(dilution),
+        log_stay,
+        np.log(seen),
+        math.log(stay_cap * 3600.0),
+        math.log(seen_cap),
+    )
+
+
+def _limits(
+    t0: np.ndarray, width: np.ndarray, rate: np.ndarray, hours: float, n: int
+) -> tuple[float, float]:
+    """(mean stay, hours; products seen per arrival) when every viewer stays to the end: the
+    limits of `mean_stays` and `products_seen` as the stay scale grows (F0(y) = y,
+    F1(y) = y^2 / 2)."""
+    hi = np.maximum(hours - t0, 0.0)
+    lo = np.maximum(hours - t0 - width, 0.0)
+    total = float(np.sum(rate))
+    stay_cap = float(np.sum(rate / width * 0.5 * (hi * hi - lo * lo))) / total
+    if n <= 1:
+        return stay_cap, 1.0
+    c = np.arange(1, n) * (hours / n)
+    reach = 0.0
+    for edge, sign in ((t0, 1.0), (t0 + width, -1.0)):
+        d = np.maximum(c[None, :] - edge[:, None], 0.0)
+        reach += sign * float(np.sum((rate / width)[:, None] * d))
+    return stay_cap, 1.0 + reach / total
 
 
 def law_parts(inf: Influencer, metric: str) -> tuple[post.Jumps, post.Prior]:

@@ -33,8 +33,8 @@ PANELS = (
 PIT_BINS = 10
 #: Hosts drawn one figure each (those with most sessions, ties in the fit's order); the
 #: others get a row of the coverage table instead, so a page of 1,000 hosts costs what a page
-#: of 24 does (about a second a figure).
-MAX_HOST_FIGURES = 24
+#: of 12 does (about a second a figure).
+MAX_HOST_FIGURES = 12
 
 
 def drawn_hosts(table: pl.DataFrame, hosts: list[str]) -> list[str]:

@@ -54,6 +54,30 @@ def test_tables_are_the_engines_integrals() -> None:
             assert g == pytest.approx(stay.mean_stay(t0, w, r, hours, a, 2.5), rel=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("tier", "hours", "n"), [(Tier.MID, 9.5, 40), (Tier.MEGA, 3.0, 200), (Tier.MICRO, 0.5, 1)]
+)
+def test_stays_beyond_the_grid_stop_at_the_sessions_end(tier: Tier, hours: float, n: int) -> None:
+    """A host's stay level far beyond the operator's grid gives at most the mean stay of
+    viewers who all stay to the end (the integrals at a scale 1e9 times the preset's, 1e-9
+    relative), never more than the session: linear extrapolation once gave a mean stay of
+    95,148 s in a 9.5 h session. Products seen stop at the same limit."""
+    op = operator(tier, hours, n, MARKET)
+    base = base_influencer(tier)
+    t0, w, r = arrivals.bins(hours, n, base.views_per_hour, MARKET)
+    huge = np.array([dwell_scale_hours(base.dwell_mean_s, base.dwell_shape) * 1e9])
+    limit = float(mean_stays(t0, w, r, hours, huge, base.dwell_shape)[0]) * 3600.0
+    seen = float(products_seen(t0, w, r, hours, n, huge, base.dwell_shape)[0])
+    assert math.exp(op.log_stay_cap) == pytest.approx(limit, rel=1e-9)
+    assert math.exp(op.log_seen_cap) == pytest.approx(seen, rel=1e-9)
+    x = np.array([0.0, 4.0, 5.0, 10.0, 1e3])
+    stays = op.stay_s(x)
+    assert np.all(np.diff(stays) >= 0.0)
+    assert np.all(stays <= limit * (1 + 1e-12)) and limit < hours * 3600.0
+    assert stays[-1] == pytest.approx(limit, rel=1e-12)
+    assert np.all(op.units_per_view(base, x) <= base.conversion * op.dilution * seen * 1.2 * 1.001)
+
+
 def fitted(levels: dict[str, float], tier: Tier = Tier.MID, name: str = "h") -> fc.Influencer:
     """The influencer a fit at exactly ``levels`` (no uncertainty) gives."""
     truth = syn.Truth(tier, levels, dict.fromkeys(levels, 0.1), SIGMA, {name: levels})
