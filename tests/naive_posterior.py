@@ -1,6 +1,7 @@
 """The grid posterior's hyper cells computed the obvious way, host by host in NumPy and
-scipy (the code the compiled loops of `forecast.engine.posterior_grid` replaced): the
-reference the fast fit is compared with."""
+scipy (the code the compiled loops of `forecast.engine.posterior_grid` replaced, its per-host grid
+construction too, so that the one-pass grouping of `posterior._by_host` is checked as well):
+the reference the fast fit is compared with."""
 
 from __future__ import annotations
 

@@ -136,10 +136,12 @@ def _plain(value: Any) -> Any:
     return value.to_list() if isinstance(value, pl.Series) else value
 
 
-def _cross_checks(columns: dict[str, pl.Series], name: str, offset: int) -> list[str]:
+def _cross_checks(columns: dict[str, pl.Series], name: str, offset: int) -> tuple[list[str], int]:
     """Values that are each allowed but impossible together: more than `MAX_UNITS_PER_VIEW`
-    units sold a view, an average stay longer than the session."""
+    units sold a view, an average stay longer than the session. The first three of each are
+    spelled out, the rest counted (the second item)."""
     out: list[str] = []
+    counted = 0
     hours, views = columns["hours"], columns["views"]
     units, stay = columns["units"], columns["avg_stay_s"]
     checks: tuple[tuple[pl.Series, str, pl.Series, Callable[[int], str]], ...] = (
@@ -163,8 +165,8 @@ def _cross_checks(columns: dict[str, pl.Series], name: str, offset: int) -> list
                 f"{_where(name, i + 1, offset)}, column {col}: {series[i]:g} is not allowed; "
                 f"{why(i)}"
             )
-        out.extend([""] * max(0, bad.len() - 3))
-    return out
+        counted += max(0, bad.len() - 3)
+    return out, counted
 
 
 def _where(source: str, row: int, offset: int) -> str:
@@ -205,7 +207,8 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
         )
     if frame.height == 0:
         raise HistoryError(f"{name}: no rows; at least one past session is needed")
-    problems: list[str] = []
+    problems: list[str] = []  # the first few of each kind, spelled out
+    unspelled = [0]  # the rest, counted
     columns: dict[str, pl.Series] = {}
 
     def report(mask: pl.Series, series: pl.Series, col: str, why: str, verb: str = "") -> None:
@@ -216,7 +219,7 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
                 f"{_where(name, i + 1, offset)}, column {col}: {v.echo(_plain(series[i]))} "
                 f"{verb or 'is not allowed;'} {why}"
             )
-        problems.extend([""] * max(0, bad.len() - 3))  # counted, not spelled out
+        unspelled[0] += max(0, bad.len() - 3)
 
     for col, _, kind, lo, hi, lo_open in COLUMNS:
         if col not in frame.columns:
@@ -238,7 +241,7 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
                 parsed = parsed.str.to_lowercase()
             for i in empty.arg_true().head(3).to_list():
                 problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
-            problems.extend([""] * max(0, int(empty.sum()) - 3))
+            unspelled[0] += max(0, int(empty.sum()) - 3)
             if kind == "tier":
                 report(
                     ~empty & ~parsed.is_in(list(TIERS)),
@@ -273,7 +276,7 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
         if col in required:
             for i in empty.arg_true().head(3).to_list():
                 problems.append(f"{_where(name, i + 1, offset)}, column {col}: empty; required")
-            problems.extend([""] * max(0, int(empty.sum()) - 3))
+            unspelled[0] += max(0, int(empty.sum()) - 3)
         given = ~empty
         low = "1/60" if col == "hours" else f"{lo:g}"
         allowed = f"in {'(' if lo_open else '['}{low}, {hi:g}]"
@@ -292,9 +295,12 @@ def read_history(source: Any, *, outcomes_required: bool = True) -> History:
             )
         columns[col] = parsed.set(empty, None).fill_nan(None)
     if not problems:
-        problems += _cross_checks(columns, name, offset)
+        cross, counted = _cross_checks(columns, name, offset)
+        problems += cross
+        unspelled[0] += counted
     if problems:
-        more = f" (and {v.plural(len(problems) - 1, 'more bad value')})" if problems[1:] else ""
+        others = len(problems) - 1 + unspelled[0]
+        more = f" (and {v.plural(others, 'more bad value')})" if others else ""
         raise HistoryError(problems[0] + more)
     out = pl.DataFrame([columns[c].alias(c) for c in NAMES])
     tiers = out.group_by("influencer", maintain_order=True).agg(pl.col("tier").unique())

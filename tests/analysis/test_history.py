@@ -94,6 +94,24 @@ def test_every_bad_value_is_counted(tmp_path: Path) -> None:
         read_history(p)
 
 
+def test_many_bad_rows_are_counted_past_the_three_spelled_out(tmp_path: Path) -> None:
+    """Five rows of one bad value and four of an impossible pair: the first three of each
+    kind are spelled out (one shown), the others counted."""
+    p = write(tmp_path, with_row("Li,mega,2021-06-05,-1,3,63,1,1,1,100"))
+    bad = pl.read_csv(p, infer_schema=False)
+    five = pl.concat([bad.tail(1)] * 5)
+    pl.concat([bad.head(1), five]).write_csv(p)
+    with pytest.raises(ValueError, match=r"column hours: '-1'.*\(and 4 more bad values\)"):
+        read_history(p)
+    table = pl.concat([bad.head(1)] * 4).with_columns(pl.lit("30000").alias("avg_stay_s"))
+    table.write_csv(p)
+    with pytest.raises(
+        ValueError,
+        match=r"column avg_stay_s: 30000 is not allowed; longer.*\(and 3 more bad values\)",
+    ):
+        read_history(p)
+
+
 def test_bad_input_on_the_command_line_exits_2_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
