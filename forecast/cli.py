@@ -385,7 +385,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     from forecast.analysis.calibrate import calibrate
     from forecast.analysis.history import read_history
-    from forecast.analysis.predictive import coverage
+    from forecast.analysis.predictive import coverage, in_sample_draws
     from forecast.reporting.calibration_page import render
     from forecast.results.io import staged
 
@@ -394,7 +394,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     for note in history.notes:
         print(f"forecast: {note}", file=sys.stderr)
     cal = calibrate(history, seed=args.seed, draws=args.draws)
-    table = cal.predict(history.frame, seed=args.seed)
+    draws = in_sample_draws(history.frame.height)
+    table = cal.predict(history.frame, seed=args.seed, draws=draws)
     page = render(cal, table)
     targets = [out / name for name in CALIBRATION_FILES]
     try:
@@ -421,7 +422,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             f"({wide.height - SHOWN_HOSTS:,} more hosts: every one is in the page and in "
             "calibration.parquet)"
         )
-    print("\nin-sample share inside the 90 % predictive interval:")
+    print(f"\nin-sample share inside the 90 % predictive interval ({draws:,} draws a session):")
     print(_show(coverage(table), precision=3))
     print(f"\nwritten: {', '.join(str(t) for t in targets)}")
     return 0

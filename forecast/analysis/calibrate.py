@@ -414,7 +414,7 @@ def _check_cost(history: History) -> None:
     if hosts > MAX_FIT_HOSTS:
         raise HistoryError(
             f"{history.source}: column influencer: {hosts:,} hosts is not allowed; a fit takes "
-            f"at most {MAX_FIT_HOSTS:,} hosts (about 12 ms a host): fit them in parts, by tier "
+            f"at most {MAX_FIT_HOSTS:,} hosts (about 8 ms a host): fit them in parts, by tier "
             "or region"
         )
     if frame.height > MAX_FIT_SESSIONS:

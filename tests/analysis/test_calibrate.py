@@ -156,6 +156,36 @@ def test_a_fitted_influencer_forecasts_what_the_fit_predicts() -> None:
             assert ks_two_sample(values, sims[k][0]) < bound, k
 
 
+def test_a_sessions_draws_do_not_depend_on_the_others() -> None:
+    """Each row draws from its own stream (seed, row), whatever the blocks the rows are drawn
+    in: the first 40 rows of a 300-row table (two blocks of `BLOCK_SESSIONS`) are the same
+    bits alone, on three tiers of hosts."""
+    from forecast.analysis import predictive
+
+    rng = np.random.default_rng(4)
+    truths = [syn.draw_truth(t, 2, rng) for t in (Tier.MEGA, Tier.MID, Tier.MICRO)]
+    cal = syn.known_calibration(truths)
+    plan = syn.session_plan(truths, {h: 50 for t in truths for h in t.hosts}, rng)
+    assert plan.height > predictive.BLOCK_SESSIONS
+    every = simulate_sessions(cal, plan, 200, 9, MARKET)
+    first = simulate_sessions(cal, plan.head(40), 200, 9, MARKET)
+    for k in OUTPUTS:
+        assert np.array_equal(every[k][:40], first[k], equal_nan=True), k
+
+
+def test_in_sample_draws_keep_the_total_bounded() -> None:
+    """2,000 draws a session up to 2,000 sessions, then 4 million in all, at least 500."""
+    from forecast.analysis.predictive import in_sample_draws
+
+    assert [in_sample_draws(n) for n in (1, 2000, 4000, 9073, 100_000)] == [
+        2000,
+        2000,
+        1000,
+        500,
+        500,
+    ]
+
+
 @pytest.fixture(scope="module")
 def world() -> tuple[list[syn.Truth], pl.DataFrame]:
     """18 hosts (6 of each of mega, mid, micro) from the fit's prior, 90 sessions each."""
