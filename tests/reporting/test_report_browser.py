@@ -166,6 +166,45 @@ def test_calibration_page_renders_every_figure_and_fetches_nothing(
     assert values and all(v.startswith("data:image/png;base64,") for v in values)
 
 
+def test_a_calibration_page_of_more_hosts_than_it_draws_lists_the_rest(
+    calibration_page: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one figure allowed, the page draws the host with most sessions and lists the
+    other, escaped, in the table of the rest, which the browser lays out within the page's
+    width (no cell cut off or wider than the viewport)."""
+    import polars as pl
+
+    from forecast.analysis.calibrate import load_calibration
+    from forecast.reporting import calibration_page as cp
+
+    fit = calibration_page[0].parent
+    cal = load_calibration(fit / "calibration.parquet")
+    table = pl.read_parquet(fit / "predictive.parquet")
+    monkeypatch.setattr(cp, "MAX_HOST_FIGURES", 1)
+    path = tmp_path / "calibration.html"
+    path.write_text(cp.render(cal, table), encoding="utf-8")
+    with loaded(path) as (page, requests, errors):
+        images = page.evaluate("() => document.images.length")
+        rest = page.evaluate(
+            """() => {
+                const p = Array.from(document.querySelectorAll('p.note'))
+                    .find(x => x.textContent.includes('hosts are drawn'));
+                const t = p.nextElementSibling;
+                const cells = Array.from(t.querySelectorAll('td')).map(c => c.textContent);
+                const box = t.getBoundingClientRect();
+                return {note: p.textContent, cells, right: box.right,
+                        width: document.documentElement.clientWidth};
+            }"""
+        )
+    assert errors == [] and requests == [path.as_uri()]
+    assert images == 1 + 1  # the PIT histograms and the one host drawn
+    assert "1 of 2 hosts are drawn" in rest["note"]
+    drawn = cp.drawn_hosts(table, list(cal.hosts))
+    other = next(h for h in cal.hosts if h not in drawn)
+    assert other in rest["cells"] and "mid" in rest["cells"]
+    assert rest["right"] <= rest["width"]
+
+
 def test_optimize_page_renders_every_figure_and_fetches_nothing(tmp_path: Path) -> None:
     from forecast.analysis.plan_space import PlanSpace
     from forecast.reporting.optimize_page import write
