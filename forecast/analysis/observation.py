@@ -217,10 +217,10 @@ def products_seen(
     return out
 
 
-#: Most hosts one fit takes: the grid posterior and its operators cost about 8 ms a host
-#: (five metrics; 3,000 hosts of 9,073 sessions fit in 23 s on 2 cores), so 10,000 hosts
-#: fit in about a minute and a half; fit a larger panel in parts (by tier or
-#: region).
+#: Most hosts one fit takes: the grid posterior and its operators cost about 6-8 ms a host
+#: (five metrics; 3,000 hosts of 9,073 sessions fit in 23 s, 10,000 of 19,813 in 59 s on 2
+#: cores, and `forecast calibrate` of those 10,000 takes 103 s and 2.1 GB); fit a larger
+#: panel in parts (by tier or region).
 MAX_FIT_HOSTS = 10_000
 #: Most sessions one fit takes (each a row of every metric's likelihood grid).
 MAX_FIT_SESSIONS = 100_000

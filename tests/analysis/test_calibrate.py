@@ -265,6 +265,28 @@ def small_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[fc.Calibration,
     return cal, directory
 
 
+def test_a_saved_fit_loads_in_any_row_order_and_a_damaged_one_is_refused(
+    small_fit: tuple[fc.Calibration, Path], tmp_path: Path
+) -> None:
+    """The loader places draws by their columns, not their rows' order (a file rewritten by
+    another tool loads the same); a file with a draw missing is an error naming the file."""
+    from forecast.model.fitted import read_calibration_metadata
+    from forecast.results.io import write_table
+
+    cal, directory = small_fit
+    path = directory / "calibration.parquet"
+    meta = read_calibration_metadata(path)
+    table = pl.read_parquet(path)
+    assert table.schema["host"] != pl.String  # categorical: not the text on every row
+    shuffled = tmp_path / "shuffled.parquet"
+    write_table(table.sample(fraction=1.0, shuffle=True, seed=3), meta, shuffled)
+    assert fc.load_calibration(shuffled).draws_table().equals(cal.draws_table())
+    damaged = tmp_path / "damaged.parquet"
+    write_table(table.slice(1), meta, damaged)
+    with pytest.raises(ValueError, match=r"damaged\.parquet: the draws of .* are incomplete"):
+        fc.load_calibration(damaged)
+
+
 def test_save_and_load_round_trip(small_fit: tuple[fc.Calibration, Path]) -> None:
     cal, directory = small_fit
     back = fc.load_calibration(directory / "calibration.parquet")
