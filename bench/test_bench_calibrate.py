@@ -4,7 +4,7 @@ in-sample predictive of every session, the HTML page); the same for 3,000 hosts 
 sessions each; and a forecast with fitted hosts side by side with the same forecast with
 presets.
 
-    python -m pytest bench/test_bench_calibrate.py -q     # about 6 minutes
+    python -m pytest bench/test_bench_calibrate.py -q     # about 2 minutes
 
 The three fits take minutes and judge nothing: `bench.gate` leaves them out (`gate.FULL`).
 """

@@ -63,49 +63,10 @@ def _exg_up_cdf(y: float, sd: float, mean: float) -> float:
 
 
 @jit
-def log_density(x: float, sd: float, jumps: np.ndarray) -> float:
-    """log pdf at ``x`` of the uncentered session law sd Z + J; ``jumps`` = (flop prob,
-    flop mean, hit prob, hit mean), J = -Exp(flop mean) or +Exp(hit mean) with those odds."""
-    flop_p, flop_m, hit_p, hit_m = jumps[0], jumps[1], jumps[2], jumps[3]
-    none = 1.0 - flop_p - hit_p
-    parts = np.empty(3)
-    n = 0
-    if none > 0.0:
-        parts[n] = math.log(max(none, 1e-300)) - 0.5 * (x / sd) ** 2 - math.log(sd) - _LOG_SQRT_2PI
-        n += 1
-    if flop_p > 0.0:
-        y = -x
-        parts[n] = (
-            math.log(flop_p)
-            - math.log(flop_m)
-            + 0.5 * (sd / flop_m) ** 2
-            - y / flop_m
-            + log_ndtr(y / sd - sd / flop_m)
-        )
-        n += 1
-    if hit_p > 0.0:
-        parts[n] = (
-            math.log(hit_p)
-            - math.log(hit_m)
-            + 0.5 * (sd / hit_m) ** 2
-            - x / hit_m
-            + log_ndtr(x / sd - sd / hit_m)
-        )
-        n += 1
-    top = parts[0]
-    for i in range(1, n):
-        top = max(top, parts[i])
-    if not math.isfinite(top):
-        return top
-    total = 0.0
-    for i in range(n):
-        total += math.exp(parts[i] - top)
-    return top + math.log(total)
-
-
-@jit
 def log_cdf(x: float, sd: float, jumps: np.ndarray) -> float:
-    """log P(sd Z + J <= x) of the uncentered session law (``jumps`` as `log_density`)."""
+    """log P(sd Z + J <= x) of the uncentered session law sd Z + J; ``jumps`` = (flop
+    prob, flop mean, hit prob, hit mean), J = -Exp(flop mean) or +Exp(hit mean) with those
+    odds."""
     flop_p, flop_m, hit_p, hit_m = jumps[0], jumps[1], jumps[2], jumps[3]
     total = (1.0 - flop_p - hit_p) * ndtr(x / sd)
     if flop_p > 0.0:
@@ -116,11 +77,12 @@ def log_cdf(x: float, sd: float, jumps: np.ndarray) -> float:
 
 
 @jit
-def _log_density_row(
+def log_density_row(
     base: float, sd: float, jumps: np.ndarray, levels: np.ndarray, out: np.ndarray
 ) -> None:
-    """out[a] += log f(base - levels[a]; sd), f the session law's density (`log_density`,
-    with everything that does not depend on the level computed once)."""
+    """out[a] += log f(base - levels[a]; sd), f the density of the session law sd Z + J
+    (``jumps`` as `log_cdf`): a normal and two exponentially modified normals summed in log
+    space, everything that does not depend on the level computed once a row."""
     flop_p, flop_m, hit_p, hit_m = jumps[0], jumps[1], jumps[2], jumps[3]
     none = 1.0 - flop_p - hit_p
     inv_sd = 1.0 / sd
@@ -186,7 +148,7 @@ def log_likelihoods(
                 for a in range(n_a):
                     out[i, h, a] += log_cdf(base - grid[h, a], sd, jumps)
             else:
-                _log_density_row(base, sd, jumps, grid[h], out[i, h])
+                log_density_row(base, sd, jumps, grid[h], out[i, h])
     return out
 
 

@@ -73,8 +73,8 @@ class Operator:
     dilution: float
     log_stay: np.ndarray
     log_seen: np.ndarray
-    log_stay_cap: float = math.inf
-    log_seen_cap: float = math.inf
+    log_stay_cap: float
+    log_seen_cap: float
 
     def stay_s(self, x: float | np.ndarray) -> np.ndarray:
         """Mean stay, seconds, at log stay multiplier ``x``: never longer than a viewer's

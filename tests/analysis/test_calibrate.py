@@ -17,6 +17,8 @@ from forecast.analysis.calibrate import FIELD_BOUNDS, _fitted_fields
 from forecast.analysis.observation import (
     METRICS,
     _moments,
+    _on_table,
+    _stay_tables,
     base_influencer,
     mean_stays,
     operator,
@@ -33,9 +35,13 @@ MARKET = fc.MarketParams()
 
 
 def test_tables_are_the_engines_integrals() -> None:
-    """The operator's stay integrals by table equal the engine's quadrature (relative 1e-5),
+    """The table lookup by arithmetic is np.interp's (1e-12 absolute on log values, ends
+    included); the operator's stay integrals by table equal the engine's quadrature (relative 1e-5),
     its products seen equal those of `stay.exposure_patterns` (1e-6), at several stays."""
     y = np.geomspace(1e-7, 1e4, 3000)
+    log_u, log_g0, _ = _stay_tables(2.5)
+    x = np.random.default_rng(1).uniform(log_u[0] - 5, log_u[-1] + 5, 20_000)
+    assert np.max(np.abs(_on_table(x, log_u, log_g0) - np.interp(x, log_u, log_g0))) < 1e-12
     for beta in (1.5, 2.5, 6.0):
         exact = stay._moments(y, 0.3, beta)
         table = _moments(y, 0.3, beta)
