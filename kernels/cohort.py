@@ -17,6 +17,7 @@ import numpy as np
 
 from kernels import layout as L
 from kernels.effects import session_effects
+from kernels.timeline import MARKET_SERIES, time_shifts
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64
@@ -246,10 +247,11 @@ def cohort_session(
     ikey: np.ndarray,
     stay_mean: np.ndarray,
     effects: np.ndarray,
+    shifts: np.ndarray,
 ) -> None:
     """Session ``s`` of one path by counts; carried state in ``state`` is read and updated.
     ``pat_rate[node]`` holds the pattern rates of the session's stay nodes."""
-    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, effects)
+    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, shifts, effects)
     traffic = effects[0]
     conv = effects[1]
     node = np.int64(effects[3])
@@ -371,6 +373,7 @@ def cohort_paths(
     fx: np.ndarray,
     ikey: np.ndarray,
     stay_mean: np.ndarray,
+    market_on: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first], as
@@ -389,6 +392,14 @@ def cohort_paths(
         nxt = np.zeros((n_cols, n_seg, n_classes), dtype=np.int64)
         expo = np.zeros(max_products + 1, dtype=np.int64)
         effects = np.zeros(4, dtype=np.float64)
+        shifts = np.zeros((n_sessions, 4), dtype=np.float64)
+        xs = np.zeros((n_sessions, 4), dtype=np.float64)
+        n_weeks = np.int64(mkt[L.MF_WEEK_HI] - mkt[L.MF_WEEK_LO]) + 1
+        market = np.zeros((n_weeks, MARKET_SERIES), dtype=np.float64)
+        pos = np.zeros(n_weeks + 4, dtype=np.int64)
+        val = np.zeros((n_weeks + 4, MARKET_SERIES), dtype=np.float64)
+        pos2 = np.zeros(n_weeks + 4, dtype=np.int64)
+        val2 = np.zeros((n_weeks + 4, MARKET_SERIES), dtype=np.float64)
         for i in range(lo, hi):
             if stop[0] != 0:
                 break
@@ -396,6 +407,9 @@ def cohort_paths(
             for g in range(n_seg):
                 state[:, g, 0] = seg[g, L.SG_SIZE]
             pkey = path_key(seed, first_path + i)
+            time_shifts(
+                pkey, si, fx, ikey, mkt, xs, market, market_on, pos, val, pos2, val2, shifts
+            )
             for s in range(n_sessions):
                 cohort_session(
                     s,
@@ -423,6 +437,7 @@ def cohort_paths(
                     ikey,
                     stay_mean,
                     effects,
+                    shifts,
                 )
 
 
@@ -465,5 +480,6 @@ def run_cohort(
             c.fx,
             c.ikey,
             c.stay_mean,
+            c.market_on,
             np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

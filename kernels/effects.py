@@ -46,16 +46,23 @@ def jump(key: np.uint64, m: np.int64, fx: np.ndarray, s: np.int64) -> float:
 
 @jit
 def log_effect(
-    fx: np.ndarray, s: np.int64, m: np.int64, host: float, core: float, key: np.uint64
+    fx: np.ndarray,
+    s: np.int64,
+    m: np.int64,
+    host: float,
+    core: float,
+    key: np.uint64,
+    shift: float,
 ) -> float:
     """Metric ``m``'s log multiplier of session ``s``: host sd x ``host`` + sd x ``core`` +
-    its jump - its median."""
+    its jump - its median + its time layer's ``shift`` (drift and market)."""
     b = m * L.FX_STRIDE
     return (
         fx[s, b + L.FX_HOST_SD] * host
         + fx[s, b + L.FX_SD] * core
         + jump(key, m, fx, s)
         - fx[s, b + L.FX_MEDIAN]
+        + shift
     )
 
 
@@ -69,10 +76,12 @@ def session_effects(
     fx: np.ndarray,
     ikey: np.ndarray,
     mkt: np.ndarray,
+    shifts: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """Session ``s``'s multipliers into ``out``: traffic, conversion, engagement, and the
-    index of its stay node (as a float)."""
+    index of its stay node (as a float). ``shifts[s]``: its time layer's log shifts
+    (`kernels.timeline.time_shifts`), added last, so zero shifts leave every bit as before."""
     l10 = mkt[L.MF_L10]
     l11 = mkt[L.MF_L11]
     l20 = mkt[L.MF_L20]
@@ -108,14 +117,19 @@ def session_effects(
     c2 = l20 * zt + l21 * e1 + l22 * e2
     c3 = normal(keff, 2)
     t = L.FX_TRAFFIC * st
-    extra = fx[s, t + L.FX_HOST_SD] * h0 + jump(kjump, L.FX_TRAFFIC, fx, s) - fx[s, t + L.FX_MEDIAN]
+    extra = (
+        fx[s, t + L.FX_HOST_SD] * h0
+        + jump(kjump, L.FX_TRAFFIC, fx, s)
+        - fx[s, t + L.FX_MEDIAN]
+        + shifts[s, 0]
+    )
     out[0] = math.exp(sf[s, L.SF_SIGMA] * zt + extra)
-    out[1] = math.exp(log_effect(fx, s, L.FX_CONVERSION, h1, c1, kjump))
-    out[2] = math.exp(log_effect(fx, s, L.FX_ENGAGEMENT, h2, c2, kjump))
+    out[1] = math.exp(log_effect(fx, s, L.FX_CONVERSION, h1, c1, kjump, shifts[s, 1]))
+    out[2] = math.exp(log_effect(fx, s, L.FX_ENGAGEMENT, h2, c2, kjump, shifts[s, 2]))
     n_nodes = np.int64(fx[s, L.FX_STAY_NODES])
     node = np.int64(0)
     if n_nodes > 1:
-        log_stay = log_effect(fx, s, L.FX_STAY, h3, c3, kjump)
+        log_stay = log_effect(fx, s, L.FX_STAY, h3, c3, kjump, shifts[s, 3])
         k = math.floor((log_stay - fx[s, L.FX_STAY_LO]) / fx[s, L.FX_STAY_STEP] + 0.5)
         node = np.int64(min(max(k, 0.0), n_nodes - 1.0))
     out[3] = float(node)

@@ -65,8 +65,11 @@ P_GIFT_VALUE = 8
 P_VERIFY_DELAY = 9
 P_COHORT = 10  # every count the cohort kernel draws (sub-keyed by what it counts)
 P_EFFECTS = 11  # a session's effect cores (normals 0-2) and jumps (uniforms 0-7)
-# purposes of a path's influencer key (seed, path, influencer): its host effects
+# purposes of a path's influencer key (seed, path, influencer): its host effects and drift
 P_HOST = 1
+P_DRIFT = 2
+# purposes of a path's key: its market factor (kernels.timeline)
+P_PATH_MARKET = 1
 
 # draws per viewer arrival in the P_VIEWER stream and per (arrival, product) in P_PURCHASE
 VIEWER_DRAWS = 4  # 0: time in bin, 1: dwell, 2: pool, 3: identity in pool
@@ -98,7 +101,11 @@ SI_Q_END = 3
 SI_OWN_POOL = 4  # pool of the influencer's own followers
 SI_IS_MEGA = 5  # 1 if the influencer is mega (trust asymmetry), else 0
 SI_INFLUENCER = 6  # the influencer's index in ikey (its host effects)
-N_SI = 7
+SI_DRIFT_PREV = 7  # the influencer's previous session (its drift carries from it), -1: none
+SI_ORDINAL = 8  # which session of its influencer this is, 0-based (keys its drift draws)
+SI_WEEK = 9  # calendar week on the market grid (kernels.timeline.GRID_WEEKS)
+SI_CLASS = 10  # market series of the influencer: 0 mega, 1 the other tiers
+N_SI = 11
 # arrival-rate bins, float64[B, N_BF]; the intensity is piecewise constant on bins
 BF_T0 = 0  # bin start, hours from session start
 BF_WIDTH = 1  # bin width, hours
@@ -136,14 +143,18 @@ MF_L11 = 5
 MF_L20 = 6
 MF_L21 = 7
 MF_L22 = 8
-N_MF = 9
+MF_MARKET_PHI = 9  # lag-1 correlation of the weekly market factor
+MF_WEEK_LO = 10  # first and last calendar week of the strategy's sessions (whole numbers)
+MF_WEEK_HI = 11
+MF_STAY_CLASS_CORR = 12  # correlation of the two classes' market stay series
+N_MF = 13
 # effects per session, float64[S, N_FX]: for metric m (FX_TRAFFIC .. FX_STAY) the columns
 # m * FX_STRIDE + FX_SD .. FX_HOST_SD; the law is in forecast.model.spread
 FX_TRAFFIC = 0
 FX_CONVERSION = 1
 FX_ENGAGEMENT = 2
 FX_STAY = 3
-FX_STRIDE = 7
+FX_STRIDE = 9
 FX_SD = 0  # sd of the normal core, log units (traffic: unused, the kernels read SF_SIGMA)
 FX_FLOP_P = 1  # probability of a flop
 FX_FLOP_M = 2  # mean size of a flop, log units
@@ -151,10 +162,14 @@ FX_HIT_P = 3  # probability of a hit
 FX_HIT_M = 4  # mean size of a hit, log units
 FX_MEDIAN = 5  # median of the session law, subtracted so the host's level is its median
 FX_HOST_SD = 6  # sd of the host effect (between hosts), log units
-FX_STAY_LO = 28  # log value of stay node 0
-FX_STAY_STEP = 29  # spacing of the stay nodes, log units
-FX_STAY_NODES = 30  # number of stay nodes (a whole number as a float)
-N_FX = 31
+FX_DRIFT_SD = 7  # stationary sd of the host's drift, log units (kernels.timeline)
+FX_MARKET_SD = 8  # loading of the session on its class's market factor, log units
+FX_STAY_LO = 36  # log value of stay node 0
+FX_STAY_STEP = 37  # spacing of the stay nodes, log units
+FX_STAY_NODES = 38  # number of stay nodes (a whole number as a float)
+FX_DRIFT_RHO = 39  # drift correlation with the previous session (or the anchor), [0, 1]
+FX_DRIFT_ANCHOR = 40  # 1: the first session's drift starts from 0 (a fitted host's last level)
+N_FX = 41
 
 # ---- cohort kernel (forecast.engine.cohort_plan)
 # exposure patterns, int64[P, N_PT]: an arrival sees products lo .. hi-1 of its session

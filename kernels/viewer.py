@@ -15,6 +15,7 @@ import numpy as np
 
 from kernels import layout as L
 from kernels.effects import session_effects
+from kernels.timeline import MARKET_SERIES, time_shifts
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64, uniform
@@ -75,6 +76,7 @@ def simulate_session(
     stay_mult: np.ndarray,
     stay_mean: np.ndarray,
     effects: np.ndarray,
+    shifts: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Simulate session ``s`` of one path, reading and updating its carried state; returns
@@ -104,7 +106,7 @@ def simulate_session(
     own_core = pools[own, L.PI_CORE]
     tracked = shared_row0 >= 0 or own_row0 >= 0
 
-    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, effects)
+    session_effects(pkey, skey, s, sf, si, fx, ikey, mkt, shifts, effects)
     traffic = effects[0]
     conv = effects[1]
     node = np.int64(effects[3])
@@ -247,6 +249,7 @@ def simulate_paths(
     ikey: np.ndarray,
     stay_mult: np.ndarray,
     stay_mean: np.ndarray,
+    market_on: np.ndarray,
     stop: np.ndarray,
 ) -> None:
     """Simulate paths ``first_path .. first_path + n_paths - 1`` into counts/money[path - first].
@@ -266,12 +269,23 @@ def simulate_paths(
         small_seen = np.empty((state_rows, state_cols), dtype=np.int16)
         bought = np.empty((state_rows, state_cols), dtype=np.int16)
         effects = np.zeros(4, dtype=np.float64)
+        shifts = np.zeros((n_sessions, 4), dtype=np.float64)
+        xs = np.zeros((n_sessions, 4), dtype=np.float64)
+        n_weeks = np.int64(mkt[L.MF_WEEK_HI] - mkt[L.MF_WEEK_LO]) + 1
+        market = np.zeros((n_weeks, MARKET_SERIES), dtype=np.float64)
+        pos = np.zeros(n_weeks + 4, dtype=np.int64)
+        val = np.zeros((n_weeks + 4, MARKET_SERIES), dtype=np.float64)
+        pos2 = np.zeros(n_weeks + 4, dtype=np.int64)
+        val2 = np.zeros((n_weeks + 4, MARKET_SERIES), dtype=np.float64)
         for i in range(lo, hi):
             if stop[0] != 0:
                 break
             small_seen[:] = -1
             bought[:] = -1
             pkey = path_key(seed, first_path + i)
+            time_shifts(
+                pkey, si, fx, ikey, mkt, xs, market, market_on, pos, val, pos2, val2, shifts
+            )
             for s in range(n_sessions):
                 simulate_session(
                     s,
@@ -294,6 +308,7 @@ def simulate_paths(
                     stay_mult,
                     stay_mean,
                     effects,
+                    shifts,
                     stop,
                 )
 
@@ -338,5 +353,6 @@ def run_paths(
             c.ikey,
             c.stay_mult,
             c.stay_mean,
+            c.market_on,
             np.zeros(1, dtype=np.int64) if stop is None else stop,
         )

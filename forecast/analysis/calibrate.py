@@ -28,6 +28,7 @@ every forecast with a fitted influencer draw what the fit implies.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 import time
@@ -40,8 +41,10 @@ import numpy as np
 import polars as pl
 
 from forecast.analysis import posterior as post
+from forecast.analysis.drift_fit import fit_time
 from forecast.analysis.history import History, HistoryError, read_history
 from forecast.analysis.observation import (
+    DRIFT_METRICS,
     AMATEUR_BASE_LEVEL,
     MAX_FIT_HOSTS,
     MAX_FIT_SESSIONS,
@@ -57,6 +60,7 @@ from forecast.analysis.observation import (
     law_parts,
     operator,
 )
+from forecast.engine.compile import EPOCH
 from forecast.engine.run import check_seed
 from forecast.model import validation as v
 from forecast.model.entities import (
@@ -66,6 +70,7 @@ from forecast.model.entities import (
     MarketParams,
 )
 from forecast.model.enums import Tier
+from forecast.model.presets import time_layer
 from forecast.model.fitted import (
     CALIBRATION_KIND,
     fitted_influencer,
@@ -101,7 +106,9 @@ def _observations(
     }
 
 
-def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.ndarray) -> post.Data:
+def _metric_data(
+    metric: str, obs: dict[str, Any], hosts: int, stay_level: np.ndarray
+) -> tuple[post.Data, np.ndarray]:
     """The `posterior.Data` of ``metric``: log deviations from the operator, censoring of
     zero counts, count variances. ``stay_level``: each host's posterior mean log stay, used
     where a session's stay is missing."""
@@ -157,7 +164,18 @@ def _metric_data(metric: str, obs: dict[str, Any], hosts: int, stay_level: np.nd
         var = np.zeros(views.size)
         cens = np.zeros(views.size, dtype=bool)
     ok = ok & np.isfinite(np.where(ok, y, 0.0))
-    return post.Data(hosts, host[ok], y[ok], cens[ok], var[ok])
+    return post.Data(hosts, host[ok], y[ok], cens[ok], var[ok]), ok
+
+
+def session_days(frame: pl.DataFrame) -> np.ndarray:
+    """Each row's ``start`` as days (with the time of day) from the market calendar's epoch,
+    nan where it is missing or the table has no ``start`` column."""
+    if "start" not in frame.columns:
+        return np.full(frame.height, np.nan)
+    epoch = dt.datetime.combine(EPOCH, dt.time())
+    col = frame.get_column("start").cast(pl.Datetime("us"))
+    micros = (col - epoch).dt.total_microseconds().cast(pl.Float64)
+    return micros.fill_null(np.nan).to_numpy() / 86_400e6
 
 
 def _fit_tier(
@@ -166,6 +184,7 @@ def _fit_tier(
     market: MarketParams,
     draws: int,
     rng: np.random.Generator,
+    dated: bool,
 ) -> TierFit:
     hosts = tuple(frame.get_column("influencer").unique(maintain_order=True).to_list())
     obs = _observations(tier, frame, hosts, market)
@@ -173,8 +192,10 @@ def _fit_tier(
     fits: dict[str, post.Posterior] = {}
     counts: dict[str, np.ndarray] = {}
     stay_level = np.zeros(len(hosts))
+    data_of: dict[str, tuple[post.Data, np.ndarray]] = {}
     for metric in METRICS:
-        data = _metric_data(metric, obs, len(hosts), stay_level)
+        data, ok = _metric_data(metric, obs, len(hosts), stay_level)
+        data_of[metric] = (data, ok)
         jumps, prior = law_parts(base, metric)
         fits[metric] = post.fit(data, jumps, prior, draws, rng)
         counts[metric] = np.bincount(data.host, minlength=len(hosts))
@@ -187,7 +208,47 @@ def _fit_tier(
         .fill_null(0.0)
         .to_numpy()
     )
-    return TierFit(tier, hosts, fits, counts, np.round(prod).astype(np.int64))
+    time_fits: dict[str, dict[str, float]] = {}
+    last_day = None
+    if dated:
+        days = session_days(frame)
+        host_of = obs["host"]
+        last_day = np.full(len(hosts), np.nan)
+        for i in range(len(hosts)):
+            mine = days[host_of == i]
+            if np.isfinite(mine).any():
+                last_day[i] = float(np.nanmax(mine))
+        defaults = time_layer(tier)
+        for metric in DRIFT_METRICS:
+            data, ok = data_of[metric]
+            p = fits[metric]
+            tf = fit_time(
+                data,
+                days[ok],
+                p.a.mean(axis=0),
+                defaults[f"{metric}_drift_sd"],
+                defaults["drift_days"],
+                defaults[f"{metric}_market_sd"],
+                market.market_weeks,
+            )
+            # the levels as of each host's last session: shifted, and widened to at least
+            # the variance the fit in time gives them
+            extra = np.sqrt(np.maximum(np.nan_to_num(tf.level_var) - p.a.var(axis=0), 0.0))
+            z = rng.standard_normal(p.a.shape)
+            a = p.a + tf.shift[None, :] + extra[None, :] * z
+            fits[metric] = post.Posterior(p.mu, p.tau, p.sigma * tf.session_scale, a, p.new)
+            time_fits[metric] = {
+                "drift_sd": round(tf.drift_sd, 6),
+                "drift_days": tf.drift_days,
+                "session_scale": round(tf.session_scale, 6),
+                "market_sd": round(tf.market_sd, 6),
+                "market_fitted": float(tf.market_fitted),
+                "market_weeks": market.market_weeks,
+                "hosts_used": float(tf.hosts_used),
+            }
+    return TierFit(
+        tier, hosts, fits, counts, np.round(prod).astype(np.int64), time_fits, last_day
+    )
 
 
 #: Bounds of the fitted Influencer fields, as `forecast.model.entities` checks them (every
@@ -217,6 +278,7 @@ def _fitted_fields(
     level: dict[str, np.ndarray],
     who: str = "host",
     notes: list[str] | None = None,
+    host_index: int | None = None,
 ) -> dict[str, Any]:
     """Influencer fields whose levels carry ``level`` (metric -> draws of the log level):
     each field at its posterior mean on the log scale, the host sd at its posterior sd, each
@@ -234,6 +296,18 @@ def _fitted_fields(
         f[f"host_{metric}_sd"] = sd[metric]
         rms = float(np.sqrt(np.mean(fit.metrics[metric].sigma ** 2)))
         f["traffic_sigma" if metric == "traffic" else f"{metric}_sigma"] = rms
+        timed = fit.time.get(metric)
+        if timed:  # the fit in time: its drift and market, the session law's jumps scaled
+            jumps = fit.jumps(metric)
+            f[f"{metric}_flop_mean"] = jumps.flop_mean
+            f[f"{metric}_hit_mean"] = jumps.hit_mean
+            f[f"{metric}_drift_sd"] = timed["drift_sd"]
+            f[f"{metric}_market_sd"] = timed["market_sd"]
+            f["drift_days"] = timed["drift_days"]
+    if fit.time and host_index is not None and fit.last_day is not None:
+        last = fit.last_day[host_index]
+        if np.isfinite(last):
+            f["as_of"] = (EPOCH + dt.timedelta(days=math.floor(last))).isoformat()
     for name, hi in FIELD_BOUNDS.items():
         if f[name] > hi:
             if notes is not None:
@@ -420,6 +494,17 @@ class Calibration:
 
         return predict(self, sessions, draws=draws, seed=seed, method=method, backend=backend)
 
+    def predict_totals(
+        self, sessions: Any, by: str = "week", draws: int = 2000, seed: int = 0
+    ) -> pl.DataFrame:
+        """Predictive of each host's total views, units, likes and GMV per calendar week
+        (``by="week"``) or over all its sessions (``by="host"``), the sessions of a group
+        drawn jointly (one drift path, one market path). See
+        `forecast.analysis.predictive.predict_totals`."""
+        from forecast.analysis.predictive import predict_totals
+
+        return predict_totals(self, sessions, by=by, draws=draws, seed=seed)
+
 
 def _check_cost(history: History) -> None:
     """Refuse, in one line and before any work, a history too large to fit here: more than
@@ -471,12 +556,19 @@ def calibrate(
     _check_cost(history)
     tiers: dict[Tier, TierFit] = {}
     notes = list(history.notes)
+    dated = bool(np.isfinite(session_days(frame)).any())
+    if not dated:
+        notes.append(
+            "the sessions have no dates (no start column, or it is empty): the static fit; "
+            "hosts carry no drift and no market factor, so a forecast weeks ahead is as "
+            "narrow as one of the next day. Give each session its start to fit the drift"
+        )
     for tier in Tier:
         part = frame.filter(pl.col("tier") == tier.value)
         if part.height == 0:
             continue
         rng = np.random.default_rng([seed_value, list(Tier).index(tier)])
-        tiers[tier] = _fit_tier(tier, part, mkt, n_draws, rng)
+        tiers[tier] = _fit_tier(tier, part, mkt, n_draws, rng, dated)
         n_hosts = len(tiers[tier].hosts)
         if n_hosts < 3:
             notes.append(
@@ -489,7 +581,7 @@ def calibrate(
         base = base_influencer(t.tier)
         for i, h in enumerate(t.hosts):
             level = {m: t.metrics[m].a[:, i] for m in METRICS}
-            fields = _fitted_fields(base, t, level, f"host {h!r}", notes)
+            fields = _fitted_fields(base, t, level, f"host {h!r}", notes, i)
             fields["name"] = h
             if t.products[i] > 0:
                 fields["assortment"] = int(t.products[i])
@@ -523,6 +615,11 @@ def calibrate(
         },
         "influencers": influencers,
         "new": new,
+        "time": {t.tier.value: dict(t.time) for t in tiers.values()},
+        "last_day": {
+            t.tier.value: (None if t.last_day is None else [None if not np.isfinite(x) else float(x) for x in t.last_day])
+            for t in tiers.values()
+        },
         "session_counts": {
             t.tier.value: {m: t.sessions[m].tolist() for m in METRICS} for t in tiers.values()
         },
@@ -577,7 +674,16 @@ def load_calibration(path: str | Path) -> Calibration:
             counts = meta["session_counts"][tier_value][metric]
             sessions[metric] = np.asarray(counts, dtype=np.int64)
         products = np.array([meta["influencers"][h]["assortment"] for h in hosts], dtype=np.int64)
-        tiers[tier] = TierFit(tier, hosts, metrics, sessions, products)
+        last = (meta.get("last_day") or {}).get(tier_value)
+        tiers[tier] = TierFit(
+            tier,
+            hosts,
+            metrics,
+            sessions,
+            products,
+            (meta.get("time") or {}).get(tier_value, {}),
+            None if last is None else np.array([np.nan if x is None else x for x in last]),
+        )
     return Calibration(tiers, meta, tuple(meta.get("notes", ())))
 
 

@@ -4,6 +4,7 @@ share. See `forecast.analysis.calibrate` for the model."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -15,13 +16,15 @@ import numpy as np
 from forecast.analysis import posterior as post
 from forecast.engine import arrivals, stay
 from forecast.engine.compile import dwell_scale_hours
-from forecast.model.entities import Influencer, MarketParams
+from forecast.model.entities import TIME_FIELDS, Influencer, MarketParams
 from forecast.model.enums import Tier
 from forecast.model.presets import SPREAD_CLASS
-from forecast.model.spread import BETWEEN_HOSTS
+from forecast.model.spread import BETWEEN_HOSTS, FITTED
 
 #: Metrics fitted, in fitting order (stay first: the others' operators use a session's stay).
 METRICS = ("stay", "traffic", "engagement", "conversion", "price")
+#: The metrics whose levels drift (GMV per unit, ``price``, does not).
+DRIFT_METRICS = ("stay", "traffic", "engagement", "conversion")
 #: The Influencer field each metric's level scales, and what the summary calls it.
 PARAMETER = {
     "traffic": "views_per_hour",
@@ -47,10 +50,22 @@ STAY_NODE_VAR = 0.1**2 / 12.0
 def base_influencer(tier: Tier, name: str = "base") -> Influencer:
     """The preset a host of ``tier`` is fitted against (an immutable `Influencer`, made once
     per tier and name: a predictive of thousands of sessions asks for it per session)."""
-    if tier is Tier.AMATEUR:
-        lvl = AMATEUR_BASE_LEVEL
-        return Influencer.preset(tier, name, video_level=lvl, live_level=lvl)
-    return Influencer.preset(tier, name)
+    from forecast.model.presets import session_spread
+
+    # the levels of the current edition; the session laws before the time layer (the static
+    # fit gives the sessions all of a host's spread around its level; the fit in time,
+    # `forecast.analysis.drift_fit`, then hands the drift its part), and no drift or market
+    static: dict[str, Any] = dict(session_spread(tier, "2026-11"))
+    static.update({name_: 0.0 for name_, _, _ in TIME_FIELDS if name_ != "drift_days"})
+    old = Influencer.preset(tier, name, edition="2026-11", **_amateur(tier))
+    # micro's old traffic core was an assumption (0.8); its hosts are KOL-class now
+    static["traffic_sigma"] = FITTED[("KOL", "traffic")].sd if tier is Tier.MICRO else old.traffic_sigma
+    return Influencer.preset(tier, name, **_amateur(tier), **static)
+
+
+def _amateur(tier: Tier) -> dict[str, int]:
+    lvl = AMATEUR_BASE_LEVEL
+    return {"video_level": lvl, "live_level": lvl} if tier is Tier.AMATEUR else {}
 
 
 #: Log stay multipliers (host level + session effect) on which an `Operator` tabulates a
@@ -318,6 +333,24 @@ class TierFit:
     metrics: Mapping[str, post.Posterior]
     sessions: Mapping[str, np.ndarray]  # metric -> int[hosts]
     products: np.ndarray  # median products presented per host (0: not known)
+    #: metric -> the fit in time (`forecast.analysis.drift_fit`): drift_sd, drift_days,
+    #: session_scale, market_sd; empty for a history without dates (the static fit)
+    time: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    #: each host's last dated session, days from the market calendar's epoch (nan: none)
+    last_day: np.ndarray | None = None
+
+    def jumps(self, metric: str) -> post.Jumps:
+        """The tier's session-law jumps of ``metric``, scaled as the fit in time says."""
+        jumps, _ = law_parts(base_influencer(self.tier), metric)
+        scale = self.time.get(metric, {}).get("session_scale", 1.0)
+        if scale == 1.0:
+            return jumps
+        return post.Jumps(
+            jumps.flop_prob,
+            max(0.01, jumps.flop_mean * scale),
+            jumps.hit_prob,
+            min(0.45, max(0.01, jumps.hit_mean * scale)),
+        )
 
 
 class Fit(Protocol):

@@ -13,8 +13,11 @@ draws with the fitted influencer (tests/analysis/test_calibrate.py holds the two
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -33,6 +36,7 @@ from forecast.analysis.observation import (
     law_parts,
     operator,
 )
+from forecast.engine.compile import EPOCH
 from forecast.engine.run import check_seed, run
 from forecast.model import validation as v
 from forecast.model.entities import MarketParams, Product, Session, Strategy
@@ -103,7 +107,12 @@ BLOCK_SESSIONS = 256
 
 
 def simulate_sessions(
-    cal: Fit, frame: pl.DataFrame, draws: int, seed: int, market: MarketParams
+    cal: Fit,
+    frame: pl.DataFrame,
+    draws: int,
+    seed: int,
+    market: MarketParams,
+    shifts: Mapping[int, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Predictive draws [sessions, draws] of every output for the rows of ``frame``.
 
@@ -117,7 +126,7 @@ def simulate_sessions(
     rows = list(frame.iter_rows(named=True))
     for start in range(0, n, BLOCK_SESSIONS):
         block = range(start, min(start + BLOCK_SESSIONS, n))
-        _simulate_block(cal, rows, block, draws, seed, market, chol, out)
+        _simulate_block(cal, rows, block, draws, seed, market, chol, out, shifts or {})
     return out
 
 
@@ -130,8 +139,10 @@ def _simulate_block(
     market: MarketParams,
     chol: tuple[float, ...],
     out: dict[str, np.ndarray],
+    shifts: Mapping[int, Mapping[str, np.ndarray]],
 ) -> None:
-    """`simulate_sessions` for the rows of ``block``, written into ``out``."""
+    """`simulate_sessions` for the rows of ``block``, written into ``out``; a row in
+    ``shifts`` takes its time layer's draws from there (drawn jointly with other rows)."""
     size = len(block)
     gens, fits, ops = [], [], []
     level = {m: np.empty((size, draws)) for m in METRICS}
@@ -156,6 +167,11 @@ def _simulate_block(
             sigma[metric][b] = fit.metrics[metric].sigma[pick]
             u[metric][b] = rng.random(draws)
             jump_size[metric][b] = rng.exponential(1.0, draws)
+        if fit.time:  # the fit in time: drift since the host's last session, the market
+            _add_time(fit, host, rows[i], rng, chol, draws, level, b)
+            if i in shifts:  # replace the row's own draws by the group's joint ones
+                for metric, x in shifts[i].items():
+                    level[metric][b] = levels[metric][pick] + x
         gens.append(rng)
         fits.append(fit)
     x: dict[str, np.ndarray] = {}
@@ -164,7 +180,7 @@ def _simulate_block(
         for tier in {f.tier for f in fits}:
             sel = np.array([f.tier == tier for f in fits])
             fit = next(f for f in fits if f.tier == tier)
-            jumps, _ = law_parts(base_influencer(tier), metric)
+            jumps = fit.jumps(metric)
             every = fit.metrics[metric].sigma
             span = (max(float(every.min()), 1e-3), max(float(every.max()), 1e-3) * 1.0001)
             x[metric][sel] = level[metric][sel] + _effect(
@@ -203,6 +219,194 @@ def _simulate_block(
     out["likes"][rows_] = likes
     out["units"][rows_] = units
     out["gmv"][rows_] = units * REFERENCE_PRICE * np.exp(x["price"])
+
+
+def _add_time(
+    fit: TierFit,
+    host: str | None,
+    row: dict[str, Any],
+    rng: np.random.Generator,
+    chol: tuple[float, ...],
+    draws: int,
+    level: dict[str, np.ndarray],
+    b: int,
+) -> None:
+    """Add to row ``b``'s level draws what the fit in time says moves it: a fitted host's
+    drift over the days between its last session and the row's (d^2 (1 - exp(-2 g / tau)),
+    the same either side of it; none for a row without a date), a new host's stationary
+    drift (d^2), and the market factor of the row's week (m^2), each correlated across
+    traffic, conversion and engagement as the cores; as the engine draws them."""
+    g = rng.standard_normal((3, draws))
+    z = {
+        "traffic": g[0],
+        "conversion": chol[1] * g[0] + chol[2] * g[1],
+        "engagement": chol[3] * g[0] + chol[4] * g[1] + chol[5] * g[2],
+        "stay": rng.standard_normal(draws),
+    }
+    gm = rng.standard_normal((3, draws))
+    zm = {
+        "traffic": gm[0],
+        "conversion": chol[1] * gm[0] + chol[2] * gm[1],
+        "engagement": chol[3] * gm[0] + chol[4] * gm[1] + chol[5] * gm[2],
+        "stay": rng.standard_normal(draws),
+    }
+    share, market_share = 1.0, 1.0
+    if host is not None:
+        day = _row_day(row)
+        last = np.nan if fit.last_day is None else fit.last_day[fit.hosts.index(host)]
+        if not (math.isfinite(day) and np.isfinite(last)):
+            share = market_share = 0.0
+        else:
+            gap = abs(day - float(last))
+            share = -math.expm1(-2.0 * gap / fit.time["traffic"]["drift_days"])
+            # the level at the last session holds that week's market: what moves is the
+            # market since then, 1 - phi^(2 k) of its variance k weeks on
+            k = abs(math.floor(day / 7.0) - math.floor(float(last) / 7.0))
+            market_share = 1.0 - _phi(fit) ** (2 * k)
+    for metric, t in fit.time.items():
+        level[metric][b] = level[metric][b] + _mix(
+            t, share, z[metric], zm[metric], market_share
+        )
+
+
+def _row_day(row: dict[str, Any]) -> float:
+    """Days of a row's ``start`` from the market calendar's epoch (nan: no date)."""
+    start = row.get("start")
+    if start is None:
+        return math.nan
+    return (start - dt.datetime.combine(EPOCH, dt.time())).total_seconds() / 86_400.0
+
+
+def group_shifts(
+    cal: Fit, rows: list[dict[str, Any]], members: list[int], draws: int, seed: int
+) -> dict[int, dict[str, np.ndarray]]:
+    """The time layer's log shifts [draws] of the rows ``members`` of one host, drawn jointly:
+    its drift an Ornstein-Uhlenbeck path from its last session (a fitted host; a new host's
+    from its stationary law) through the rows in time order, the market one AR(1) path over
+    their weeks; as the engine draws a campaign of that host (`kernels.timeline`)."""
+    first = rows[members[0]]
+    fit, host, _ = _session_of(cal, first, members[0])
+    if not fit.time:
+        return {}
+    chol = cal.market.cholesky()
+    assert chol is not None
+    rng = np.random.default_rng([seed, 7, members[0]])
+    order = sorted(members, key=lambda i: _row_day(rows[i]))
+    tau = fit.time["traffic"]["drift_days"]
+    phi = math.exp(-1.0 / cal.market.market_weeks)
+    last = math.nan
+    if host is not None and fit.last_day is not None:
+        last = float(fit.last_day[fit.hosts.index(host)])
+
+    def correlated() -> dict[str, np.ndarray]:
+        g = rng.standard_normal((4, draws))
+        return {
+            "traffic": g[0],
+            "conversion": chol[1] * g[0] + chol[2] * g[1],
+            "engagement": chol[3] * g[0] + chol[4] * g[1] + chol[5] * g[2],
+            "stay": g[3],
+        }
+
+    out: dict[int, dict[str, np.ndarray]] = {}
+    x: dict[str, np.ndarray] | None = None
+    y: dict[str, np.ndarray] | None = None
+    prev_day, prev_week = last, math.nan
+    for i in order:
+        day = _row_day(rows[i])
+        z, zm = correlated(), correlated()
+        if x is None:
+            if math.isfinite(prev_day) and math.isfinite(day):
+                r = math.exp(-abs(day - prev_day) / tau)
+                x = {m: math.sqrt(1.0 - r * r) * z[m] for m in z}
+            elif host is not None:
+                x = {m: 0.0 * z[m] for m in z}  # a fitted host at its last level
+            else:
+                x = z  # a new host: stationary
+        else:
+            r = math.exp(-abs(day - prev_day) / tau) if math.isfinite(day) else 1.0
+            x = {m: r * x[m] + math.sqrt(1.0 - r * r) * z[m] for m in z}
+        week = math.floor(day / 7.0) if math.isfinite(day) else prev_week
+        if y is None and host is not None and math.isfinite(last) and math.isfinite(week):
+            # a fitted host's level holds its last week's market: it moves from there
+            rw = phi ** abs(week - math.floor(last / 7.0))
+            y = {m: math.sqrt(1.0 - rw * rw) * zm[m] for m in zm}
+        elif y is None or not math.isfinite(week) or not math.isfinite(prev_week):
+            y = zm
+        else:
+            rw = phi ** abs(week - prev_week)
+            y = {m: rw * y[m] + math.sqrt(1.0 - rw * rw) * zm[m] for m in zm}
+        prev_day = day if math.isfinite(day) else prev_day
+        prev_week = week
+        out[i] = {
+            m: t["drift_sd"] * x[m] + t["market_sd"] * y[m] for m, t in fit.time.items()
+        }
+    return out
+
+
+def predict_totals(
+    cal: Fit,
+    sessions: Any,
+    by: str = "week",
+    draws: int = 2000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """The predictive of each host's total views, units, likes and GMV per calendar week
+    (``by="week"``, Monday to Sunday; or ``"host"``: all its sessions together), its
+    sessions drawn jointly: one drift path and one market path through them, so the totals
+    carry what sessions of one host in one stretch share. One row per group and output:
+    quantiles p05 .. p95, the observed total where every session of the group has it, and
+    ``inside90``. Sessions without a ``start`` form a group of their own per host."""
+    v.choice("predict_totals", "by", by, ("week", "host"))
+    n = v.integer("predict_totals", "draws", draws, 10, 1_000_000)
+    seed = check_seed(seed, "predict_totals")[0]
+    history = read_history(sessions, outcomes_required=False)
+    frame = history.frame.with_row_index("session")
+    _check_sessions(cal, frame, history.source)
+    rows = list(frame.iter_rows(named=True))
+    groups: dict[tuple[str, int | None], list[int]] = {}
+    for i, row in enumerate(rows):
+        day = _row_day(row)
+        week = None if by == "host" or not math.isfinite(day) else math.floor(day / 7.0)
+        groups.setdefault((row["influencer"], week), []).append(i)
+    shifts: dict[int, dict[str, np.ndarray]] = {}
+    for members in groups.values():
+        shifts.update(group_shifts(cal, rows, members, n, seed))
+    sims = simulate_sessions(cal, frame, n, seed, cal.market, shifts)
+    out = []
+    for (host, week), members in groups.items():
+        for k in ("views", "units", "likes", "gmv"):
+            total = sims[k][members].sum(axis=0)
+            q = np.quantile(total, QUANTILES)
+            observed = frame.get_column(k).to_numpy().astype(np.float64)[members]
+            obs = float(observed.sum()) if np.isfinite(observed).all() else None
+            week_start = (
+                None if week is None else (EPOCH + dt.timedelta(days=7 * week)).isoformat()
+            )
+            out.append(
+                {
+                    "influencer": host,
+                    "week": week_start,
+                    "sessions": len(members),
+                    "output": k,
+                    **{f"p{round(100 * p):02d}": float(x) for p, x in zip(QUANTILES, q, strict=True)},
+                    "observed": obs,
+                    "inside90": None if obs is None else bool(q[0] <= obs <= q[-1]),
+                }
+            )
+    return pl.DataFrame(out)
+
+
+def _mix(
+    t: Mapping[str, float], share: float, z: np.ndarray, zm: np.ndarray, market_share: float
+) -> np.ndarray:
+    """Drift and market (their variances ``share`` and ``market_share`` of the stationary
+    ones), from their normals."""
+    return t["drift_sd"] * math.sqrt(share) * z + t["market_sd"] * math.sqrt(market_share) * zm
+
+
+def _phi(fit: TierFit) -> float:
+    """Weekly lag-1 correlation of the market factor the fit used."""
+    return math.exp(-1.0 / fit.time["traffic"].get("market_weeks", 4.0))
 
 
 def kernel_sessions(

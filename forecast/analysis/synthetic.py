@@ -52,8 +52,9 @@ def draw_truth(tier: Tier, hosts: int, rng: np.random.Generator, prefix: str = "
     return Truth(tier, mu, tau, sigma, levels)
 
 
-def known_calibration(truths: list[Truth]) -> Calibration:
-    """A `Calibration` whose posterior is the point ``truths`` (one draw)."""
+def known_calibration(truths: list[Truth], session_scale: bool = False) -> Calibration:
+    """A `Calibration` whose posterior is the point ``truths`` (one draw); ``session_scale``:
+    its session laws' jumps scaled as the time layer's (no drift or market of its own)."""
     tiers = {}
     for t in truths:
         hosts = tuple(t.hosts)
@@ -68,7 +69,19 @@ def known_calibration(truths: list[Truth]) -> Calibration:
             for m in METRICS
         }
         zero = {m: np.zeros(len(hosts), dtype=np.int64) for m in METRICS}
-        tiers[t.tier] = TierFit(t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64))
+        time: dict[str, dict[str, float]] = {}
+        if session_scale:
+            from forecast.model.drift import FITTED as DRIFT_FITTED
+            from forecast.model.presets import SPREAD_CLASS
+
+            for m in METRICS:
+                if m != "price":
+                    scale = DRIFT_FITTED[(SPREAD_CLASS[t.tier], m)].session_scale
+                    time[m] = {"drift_sd": 0.0, "drift_days": 30.0, "session_scale": scale,
+                               "market_sd": 0.0}
+        tiers[t.tier] = TierFit(
+            t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64), time
+        )
     return Calibration(tiers, {"kind": "truth", "settings": {"market": asdict(MarketParams())}})
 
 
@@ -103,10 +116,20 @@ def session_plan(
 
 
 def synthetic_history(
-    truths: list[Truth], plan: pl.DataFrame, seed: int, market: MarketParams | None = None
+    truths: list[Truth],
+    plan: pl.DataFrame,
+    seed: int,
+    market: MarketParams | None = None,
+    *,
+    in_time: bool = False,
 ) -> pl.DataFrame:
     """The sessions of ``plan`` with views, units, gmv, likes and avg_stay_s drawn from the
-    model at ``truths`` (one draw each)."""
+    model at ``truths`` (one draw each). ``in_time``: the hosts' levels drift and the market
+    moves as the time layer's defaults say (`forecast.model.presets.time_layer`): each
+    session's level is its host's plus the host's drift at its start plus its tier's market
+    factor of its week, and the session law is the time layer's (scaled)."""
+    if in_time:
+        return _history_in_time(truths, plan, seed, market or MarketParams())
     cal = known_calibration(truths)
     sims = simulate_sessions(cal, plan, 1, seed, market or MarketParams())
     return plan.with_columns(
@@ -119,3 +142,73 @@ def synthetic_history(
 
 
 __all__ = ["Truth", "draw_truth", "known_calibration", "session_plan", "synthetic_history"]
+
+
+def _history_in_time(
+    truths: list[Truth], plan: pl.DataFrame, seed: int, market: MarketParams
+) -> pl.DataFrame:
+    """`synthetic_history` with drift and market: every session a pseudo-host of its own whose
+    level carries them (drawn here from ``seed``), then the known model draws its counts."""
+    import datetime as dt
+
+    from forecast.engine.compile import EPOCH
+    from forecast.model.drift import FITTED as DRIFT_FITTED
+    from forecast.model.presets import SPREAD_CLASS, time_layer
+
+    rng = np.random.default_rng([seed, 11])
+    phi = math.exp(-1.0 / market.market_weeks)
+    epoch = dt.datetime.combine(EPOCH, dt.time())
+    days = np.array([(t - epoch).total_seconds() / 86_400.0 for t in plan["start"]])
+    weeks = np.floor(days / 7.0).astype(np.int64)
+    w0, w1 = int(weeks.min()), int(weeks.max())
+    pseudo: list[Truth] = []
+    names = []
+    for t in truths:
+        layer = time_layer(t.tier)
+        tau = layer["drift_days"]
+        e = rng.standard_normal((w1 - w0 + 1, len(METRICS)))
+        y = np.empty_like(e)
+        y[0] = e[0]
+        for w in range(1, y.shape[0]):
+            y[w] = phi * y[w - 1] + math.sqrt(1 - phi * phi) * e[w]
+        hosts: dict[str, dict[str, float]] = {}
+        sigma = {m: t.sigma[m] for m in METRICS}
+        for m in METRICS:
+            if m != "price":
+                sigma[m] = t.sigma[m] * DRIFT_FITTED[(SPREAD_CLASS[t.tier], m)].session_scale
+        for h in t.hosts:
+            rows = np.flatnonzero(plan["influencer"].to_numpy() == h)
+            rows = rows[np.argsort(days[rows])]
+            x = rng.standard_normal(len(METRICS))
+            prev = None
+            for r in rows:
+                if prev is not None:
+                    a = math.exp(-(days[r] - days[prev]) / tau)
+                    x = a * x + math.sqrt(1 - a * a) * rng.standard_normal(len(METRICS))
+                level = {}
+                for j, m in enumerate(METRICS):
+                    if m == "price":
+                        level[m] = t.hosts[h][m]
+                        continue
+                    level[m] = (
+                        t.hosts[h][m]
+                        + layer[f"{m}_drift_sd"] * x[j]
+                        + layer[f"{m}_market_sd"] * y[weeks[r] - w0, j]
+                    )
+                hosts[f"{h}@{r}"] = level
+                names.append((r, f"{h}@{r}"))
+                prev = r
+        pseudo.append(Truth(t.tier, t.mu, t.tau, sigma, hosts))
+    cal = known_calibration(pseudo, session_scale=True)
+    order = dict(names)
+    renamed = plan.with_columns(
+        pl.Series("influencer", [order[i] for i in range(plan.height)])
+    )
+    sims = simulate_sessions(cal, renamed, 1, seed, market)
+    return plan.with_columns(
+        pl.Series("views", sims["views"][:, 0]),
+        pl.Series("units", sims["units"][:, 0]),
+        pl.Series("gmv", np.round(sims["gmv"][:, 0], 2)),
+        pl.Series("likes", sims["likes"][:, 0]),
+        pl.Series("avg_stay_s", np.round(sims["avg_stay_s"][:, 0], 3)).fill_nan(None),
+    )

@@ -7,6 +7,7 @@ is `kernels.layout`.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import math
@@ -16,9 +17,14 @@ import numpy as np
 
 from forecast.engine import arrivals, stay
 from forecast.engine import limits as lim
+from forecast.model import validation as v
 from forecast.model.entities import MarketParams, Session, Strategy
 from forecast.model.enums import Format, Kind
 from kernels import layout as L
+from kernels.timeline import GRID_WEEKS, MARKET_SERIES
+
+#: Day 0 of the market factor's calendar (a Monday): week w is days 7w .. 7w + 6 from it.
+EPOCH = datetime.date.fromisoformat(v.FIRST_DATE_ISO)
 
 #: Carried state above this many bytes per worker thread is refused with an explanation.
 MAX_STATE_BYTES = 4 * 2**30
@@ -49,6 +55,7 @@ class Compiled:
     stay_mult: np.ndarray  # float64[S, K]: stay multiplier of each node (1 where unused)
     stay_mean: np.ndarray  # float64[S, K]: expected stay of one arrival at each node, hours
     traffic_mean: np.ndarray  # float64[S]: mean traffic multiplier (host, core, jumps)
+    market_on: np.ndarray  # bool[MARKET_SERIES]: the market series the sessions load on
 
     @property
     def n_sessions(self) -> int:
@@ -133,7 +140,12 @@ def _check_scale(k: int, session: Session, sf: np.ndarray, fx: np.ndarray, expec
     inf = session.influencer
     o = f"session {session.label!r}"
     t = L.FX_TRAFFIC * L.FX_STRIDE
-    spread = math.hypot(float(sf[k, L.SF_SIGMA]), float(fx[k, t + L.FX_HOST_SD]))
+    spread = math.hypot(
+        float(sf[k, L.SF_SIGMA]),
+        float(fx[k, t + L.FX_HOST_SD]),
+        float(fx[k, t + L.FX_DRIFT_SD]),
+        float(fx[k, t + L.FX_MARKET_SD]),
+    )
     hit = lim.E_TAIL * fx[k, t + L.FX_HIT_M] if fx[k, t + L.FX_HIT_P] > 0 else 0.0
     worst = expected * math.exp(lim.Z_TAIL * spread + hit)
     rate = "video_views" if session.format is Format.VIDEO else "views_per_hour"
@@ -186,10 +198,19 @@ def _fill_effects(
         fx[k, base + L.FX_HIT_M] = scaled.hit_mean
         fx[k, base + L.FX_MEDIAN] = scaled.median()
         fx[k, base + L.FX_HOST_SD] = getattr(inf, f"host_{metric}_sd") * host
+        fx[k, base + L.FX_DRIFT_SD] = getattr(inf, f"{metric}_drift_sd") * m.drift
+        fx[k, base + L.FX_MARKET_SD] = getattr(inf, f"{metric}_market_sd") * m.market_factor
+        # the level's spread beyond the session: host, and the time layer where it is on
+        level_sd = fx[k, base + L.FX_HOST_SD]
+        time_var = fx[k, base + L.FX_DRIFT_SD] ** 2 + fx[k, base + L.FX_MARKET_SD] ** 2
+        if time_var > 0.0:
+            level_sd = math.sqrt(level_sd**2 + time_var)
         if metric == "traffic":
             traffic_mean = scaled.mean_multiplier() * math.exp(fx[k, base + L.FX_HOST_SD] ** 2 / 2)
+            if time_var > 0.0:
+                traffic_mean *= math.exp(time_var / 2)
         if metric == "stay":
-            host_sd = fx[k, base + L.FX_HOST_SD]
+            host_sd = level_sd
             step = m.stay_step
             if scaled.is_zero and host_sd == 0.0:
                 lo, count = 0.0, 1
@@ -205,6 +226,49 @@ def _fill_effects(
             logs = lo + step * np.arange(count)
             stay_nodes.append(np.where(np.abs(logs) < 1e-12, 1.0, np.exp(logs)))
     return traffic_mean
+
+
+def calendar_day(strategy: Strategy, day: float) -> float:
+    """Days from `EPOCH` of campaign day ``day`` (an undated campaign's day 0 is `EPOCH`)."""
+    offset = 0 if strategy.start is None else (strategy.start - EPOCH).days
+    return offset + day
+
+
+def _fill_time(
+    k: int, session: Session, strategy: Strategy, fx: np.ndarray, si: np.ndarray,
+    last_of: dict[str, int],
+) -> None:
+    """Session ``k``'s time-layer columns: its calendar week and market class, which of its
+    influencer's sessions it is, the one before it, and the drift's correlation with it (or
+    with a fitted host's last session, `Influencer.as_of`)."""
+    inf = session.influencer
+    o = f"session {session.label!r}"
+    week = math.floor(calendar_day(strategy, session.day) / 7.0)
+    if week > GRID_WEEKS:
+        raise ValueError(f"{o}: its date is past the market calendar's last week ({GRID_WEEKS})")
+    si[k, L.SI_WEEK] = week
+    si[k, L.SI_CLASS] = 0 if inf.is_mega else 1
+    prev = last_of.get(inf.name, -1)
+    si[k, L.SI_DRIFT_PREV] = prev
+    si[k, L.SI_ORDINAL] = 0 if prev < 0 else si[prev, L.SI_ORDINAL] + 1
+    last_of[inf.name] = k
+    assert inf.drift_days is not None
+    if prev >= 0:
+        gap = session.day - strategy.sessions[prev].day
+        fx[k, L.FX_DRIFT_RHO] = math.exp(-gap / inf.drift_days)
+    elif inf.as_of is not None:
+        if strategy.start is None:
+            gap = session.day  # an undated campaign starts right after the host's last session
+        else:
+            gap = (strategy.start - inf.as_of).days + session.day
+            if gap < 0:
+                raise ValueError(
+                    f"{o}: on {(strategy.start + datetime.timedelta(days=session.day))} it is "
+                    f"before influencer {inf.name!r}'s last fitted session ({inf.as_of}); a "
+                    "forecast starts after the history it was fitted to"
+                )
+        fx[k, L.FX_DRIFT_RHO] = math.exp(-gap / inf.drift_days)
+        fx[k, L.FX_DRIFT_ANCHOR] = 1.0
 
 
 @functools.lru_cache(maxsize=stay.MEMO_SESSIONS)
@@ -270,6 +334,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
     qi_rows: list[list[int]] = []
     qkeys: list[int] = []
     b_total = 0
+    last_of: dict[str, int] = {}
     for k, s in enumerate(sessions):
         inf = s.influencer
         assert s.label is not None and s.assortment is not None and s.positions is not None
@@ -327,6 +392,7 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         si[k, L.SI_OWN_POOL] = 1 + influencers[inf.name]
         si[k, L.SI_IS_MEGA] = int(inf.is_mega)
         si[k, L.SI_INFLUENCER] = influencers[inf.name]
+        _fill_time(k, s, strategy, fx, si, last_of)
 
     mkt = np.zeros(L.N_MF, dtype=np.float64)
     mkt[L.MF_TRUST_PENALTY] = m.trust_penalty
@@ -337,6 +403,15 @@ def compile_strategy(strategy: Strategy) -> Compiled:
     assert chol is not None  # the market checked it
     mkt[L.MF_L10], mkt[L.MF_L11] = chol[1], chol[2]
     mkt[L.MF_L20], mkt[L.MF_L21], mkt[L.MF_L22] = chol[3], chol[4], chol[5]
+    mkt[L.MF_MARKET_PHI] = math.exp(-1.0 / m.market_weeks)
+    mkt[L.MF_WEEK_LO] = float(si[:, L.SI_WEEK].min())
+    mkt[L.MF_WEEK_HI] = float(si[:, L.SI_WEEK].max())
+    mkt[L.MF_STAY_CLASS_CORR] = m.market_stay_correlation
+    market_on = np.zeros(MARKET_SERIES, dtype=np.bool_)
+    loaded = fx[:, [col * L.FX_STRIDE + L.FX_MARKET_SD for col in range(4)]].max(axis=1) > 0.0
+    for cls, series in ((0, (0, 1, 2, 6)), (1, (3, 4, 5, 6, 7))):
+        if np.any(loaded & (si[:, L.SI_CLASS] == cls)):
+            market_on[list(series)] = True
     width_k = max(len(x) for x in stay_nodes)
     stay_mult = np.ones((n, width_k), dtype=np.float64)
     stay_mean = np.zeros((n, width_k), dtype=np.float64)
@@ -370,5 +445,6 @@ def compile_strategy(strategy: Strategy) -> Compiled:
         stay_mult=stay_mult,
         stay_mean=stay_mean,
         traffic_mean=traffic_mean,
+        market_on=market_on,
     )
     return compiled

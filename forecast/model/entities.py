@@ -9,6 +9,7 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,12 @@ SPREAD_PARTS = (
 CORRELATIONS = ("corr_traffic_engagement", "corr_traffic_conversion", "corr_conversion_engagement")
 #: The influencer fields of the between-host spread.
 HOST_FIELDS = ("host_traffic_sd", "host_conversion_sd", "host_engagement_sd", "host_stay_sd")
+#: The time layer's fields of an influencer and their ranges.
+TIME_FIELDS = (
+    ("drift_days", 0.5, 3650.0),
+    *((f"{m}_drift_sd", 0.0, 3.0) for m in SPREAD_METRICS),
+    *((f"{m}_market_sd", 0.0, 2.0) for m in SPREAD_METRICS),
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,19 @@ class MarketParams:
     corr_conversion_engagement: float = -0.15
     """Correlation of the conversion and engagement cores, in (-1, 1) (MODEL.md: -0.13,
     -0.17)."""
+    drift: float = 1.0
+    """Multiplier of every influencer's drift sds (``<metric>_drift_sd``), in [0, 3]; 0: a
+    host's level stands still over time (the model before the time layer)."""
+    market_factor: float = 1.0
+    """Multiplier of every influencer's loadings on the market factor
+    (``<metric>_market_sd``), in [0, 3]; 0: campaigns and sessions do not move together
+    beyond their hosts."""
+    market_weeks: float = 4.0
+    """Correlation time of the weekly market factor, weeks, in [0.1, 520]: its lag-1
+    correlation is exp(-1 / market_weeks) (0.78 at the default)."""
+    market_stay_correlation: float = 0.7
+    """Correlation of the mega and the other tiers' market factor on stay, in [0, 1)
+    (MODEL.md: +0.7; on traffic, conversion and engagement the two are independent)."""
     stay_step: float = 0.1
     """Finest spacing of the nodes on which the stay multiplier is drawn, log units, in
     [0.02, 0.5]: the exposure rates of the cohort kernel are prepared once per node, so both
@@ -276,6 +296,16 @@ class MarketParams:
                 "valid correlation matrix (positive definite)",
             )
         set_(self, "stay_step", v.in_range(o, "stay_step", self.stay_step, 0.02, 0.5))
+        for name in ("drift", "market_factor"):
+            set_(self, name, v.in_range(o, name, getattr(self, name), 0, 3))
+        set_(self, "market_weeks", v.in_range(o, "market_weeks", self.market_weeks, 0.1, 520))
+        set_(
+            self,
+            "market_stay_correlation",
+            v.in_range(
+                o, "market_stay_correlation", self.market_stay_correlation, 0, 1, hi_open=True
+            ),
+        )
 
     def replace(self, **changes: Any) -> MarketParams:
         """A copy with some parameters changed (validated)."""
@@ -497,6 +527,37 @@ class Influencer:
     host_stay_sd: float = 0.0
     """Between-host sd of the log of this host's watch-time level, [0, 3]."""
 
+    # --- how this host moves over time (`forecast.model.drift`) ------------------------------
+    # Its level drifts (a mean-reverting process per path, keyed by seed, path and name) and
+    # every session also moves with the market factor of its week. None: the tier's default
+    # in ``edition``.
+    drift_days: float | None = None
+    """Correlation time of the drift, days, in [0.5, 3650]: two sessions ``g`` days apart
+    share exp(-g / drift_days) of it."""
+    traffic_drift_sd: float | None = None
+    """Stationary sd of the drift of log traffic (views per hour), log units, [0, 3]."""
+    conversion_drift_sd: float | None = None
+    """Stationary sd of the drift of log conversion (units per view), log units, [0, 3]."""
+    engagement_drift_sd: float | None = None
+    """Stationary sd of the drift of log engagement (likes per view), log units, [0, 3]."""
+    stay_drift_sd: float | None = None
+    """Stationary sd of the drift of log watch time, log units, [0, 3]."""
+    traffic_market_sd: float | None = None
+    """Loading on the market factor of log traffic: its weekly sd, log units, [0, 2]."""
+    conversion_market_sd: float | None = None
+    """Loading on the market factor of log conversion, log units, [0, 2]."""
+    engagement_market_sd: float | None = None
+    """Loading on the market factor of log engagement, log units, [0, 2]."""
+    stay_market_sd: float | None = None
+    """Loading on the market factor of log watch time, log units, [0, 2]."""
+    as_of: datetime.date | None = None
+    """A fitted host: the date of its last session, whose level it carries (its drift starts
+    there from 0, so a session g days later has drifted by sd x sqrt(1 - exp(-2 g /
+    drift_days))). None: a host whose level is drawn afresh (stationary)."""
+    edition: str = "2026-12"
+    """Edition of the tier defaults (`forecast.model.presets.EDITIONS`) that fill the fields
+    left None; ``2026-11`` is the model before the time layer."""
+
     def __post_init__(self) -> None:
         name = v.text("influencer", "name", self.name)
         o = f"influencer {name!r}"
@@ -553,9 +614,11 @@ class Influencer:
             "experience_cost",
             v.non_negative(o, "experience_cost", self.experience_cost, MAX_FEE),
         )
-        from forecast.model.presets import session_spread
+        from forecast.model.presets import check_edition, session_spread, time_layer
 
-        tier_spread = session_spread(self.tier)
+        edition = check_edition(o, self.edition)
+        set_(self, "edition", edition)
+        tier_spread = session_spread(self.tier, edition)
         for metric in SPREAD_METRICS:
             for part, lo, hi in SPREAD_PARTS:
                 name_ = f"{metric}_{part}"
@@ -569,6 +632,13 @@ class Influencer:
                 raise v.fail(o, f"{metric}_hit_prob", hit, f"{metric}_flop_prob + it <= 1")
         for name_ in HOST_FIELDS:
             set_(self, name_, v.in_range(o, name_, getattr(self, name_), 0, 3))
+        tier_time = time_layer(self.tier, edition)
+        for name_, lo, hi in TIME_FIELDS:
+            value = getattr(self, name_)
+            value = tier_time[name_] if value is None else value
+            set_(self, name_, v.in_range(o, name_, value, lo, hi))
+        if self.as_of is not None:
+            set_(self, "as_of", v.date(o, "as_of", self.as_of))
 
     @classmethod
     def preset(cls, tier: Tier | str, name: str | None = None, **overrides: Any) -> Influencer:
@@ -584,6 +654,7 @@ class Influencer:
             live_level=overrides.get("live_level"),
             channel=overrides.get("channel"),
             owner=f"influencer {name or t.value!r}",
+            edition=overrides.get("edition", "2026-12"),
         )
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -620,8 +691,10 @@ class Influencer:
 
     def without_spread(self) -> Influencer:
         """This influencer as a known host whose sessions do not vary beyond its traffic
-        sigma: every session-effect field and host sd zero (the model before the effects)."""
+        sigma: every session-effect field, host sd, drift and market loading zero (the model
+        before the effects)."""
         zero: dict[str, float] = {name_: 0.0 for name_ in HOST_FIELDS}
+        zero.update({name_: 0.0 for name_, _, _ in TIME_FIELDS if name_ != "drift_days"})
         for metric in SPREAD_METRICS:
             for part in ("sigma", "flop_prob", "hit_prob"):
                 if not (metric == "traffic" and part == "sigma"):
@@ -653,6 +726,9 @@ class Session:
     """The brand's products, in presentation order (distinct names, at least one)."""
     day: float = 0.0
     """Start day in the campaign, days from its start, in [0, 36500]."""
+    date: datetime.date | None = None
+    """Calendar date of the session (instead of ``day``): the strategy sets ``day`` from it,
+    counted from its ``start`` (default: its earliest session date)."""
     hours: float = DEFAULT_SESSION_HOURS
     """Duration, hours, in [1/60, 48] (at least a minute: shorter is a unit mistake)."""
     assortment: int | None = None
@@ -700,6 +776,8 @@ class Session:
             raise v.fail(o, "products", names, "must not list a product twice")
         set_(self, "products", products)
         set_(self, "day", v.non_negative(o, "day", self.day, 36_500))
+        if self.date is not None:
+            set_(self, "date", v.date(o, "date", self.date))
         set_(self, "hours", v.in_range(o, "hours", self.hours, MIN_SESSION_HOURS, 48))
         video = self.format is Format.VIDEO
         default_assortment = len(products) if video else self.influencer.assortment
@@ -765,6 +843,9 @@ class Strategy:
     sessions: tuple[Session, ...]
     market: MarketParams = field(default_factory=MarketParams)
     name: str = "strategy"
+    start: datetime.date | None = None
+    """Calendar date of day 0; None: the earliest session ``date`` if any session has one,
+    else the campaign has no date (its weeks of the market factor count from day 0)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -777,6 +858,12 @@ class Strategy:
             raise v.fail(o, "sessions", len(sessions), f"at most {MAX_SESSIONS} sessions")
         if not isinstance(self.market, MarketParams):
             raise v.fail(o, "market", self.market, "must be MarketParams")
+        sessions = _dated(o, sessions, self.start)
+        if sessions and any(isinstance(s, Session) and s.date is not None for s in sessions):
+            if self.start is None:
+                set_(self, "start", min(s.date for s in sessions if s.date is not None))
+        if self.start is not None:
+            set_(self, "start", v.date(o, "start", self.start))
         influencers: dict[str, Influencer] = {}
         products: dict[str, Product] = {}
         seen: dict[str, int] = {}
@@ -852,6 +939,39 @@ class Strategy:
     def with_market(self, **changes: Any) -> Strategy:
         """A copy whose market parameters are changed, e.g. ``trust_penalty=0``."""
         return self.replace(market=self.market.replace(**changes))
+
+
+def _dated(
+    owner: str, sessions: tuple[Any, ...], start: datetime.date | None
+) -> tuple[Any, ...]:
+    """``sessions`` with ``day`` set from each dated session's ``date`` (counted from
+    ``start``, default the earliest date); a session that gives both must agree."""
+    dated = [s for s in sessions if isinstance(s, Session) and s.date is not None]
+    if not dated:
+        return sessions
+    origin = v.date(owner, "start", start) if start is not None else min(s.date for s in dated)
+    out = []
+    for i, s in enumerate(sessions):
+        if isinstance(s, Session) and s.date is not None:
+            day = float((s.date - origin).days)
+            if day < 0:
+                raise v.fail(
+                    owner,
+                    f"sessions[{i}].date",
+                    s.date.isoformat(),
+                    f"must not be before the campaign's start ({origin.isoformat()})",
+                )
+            if s.day not in (0.0, day):
+                raise v.fail(
+                    owner,
+                    f"sessions[{i}].day",
+                    s.day,
+                    f"give a date or a day, not both (its date {s.date.isoformat()} is day "
+                    f"{day:g})",
+                )
+            s = s.replace(day=day)
+        out.append(s)
+    return tuple(out)
 
 
 def _product_identity(p: Product) -> Product:

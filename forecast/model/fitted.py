@@ -14,6 +14,7 @@ a strategy file can name a fitted host without the model depending on the fit::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ def influencer_fields(inf: Influencer) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(Influencer):
         value = getattr(inf, f.name)
-        out[f.name] = value.value if isinstance(value, (Tier, Channel)) else value
+        if isinstance(value, (Tier, Channel)):
+            value = value.value
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        out[f.name] = value
     return out
 
 

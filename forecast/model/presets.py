@@ -1,46 +1,79 @@
-"""Defaults built from the reference figures in the project brief (MODEL.md).
+"""Defaults built from the reference figures in the project brief (docs/model.md).
 
-Top-20 Douyin hosts, June-August 2021, medians per session:
+Top-20 Douyin hosts, June-August 2021, medians per session, and a random sample of 597
+Douyin streamers (Xu, Zeng, Na & Fan 2025, September 2022 - July 2023, medians of weekly
+averages per session):
 
-=====================  =========  =======
-                       celebrity  KOL
-=====================  =========  =======
-views                  3.3 M      1.1 M
-duration               5.5 h      3.5 h
-average stay           100 s      141 s
-products presented     63         45
-likes per view         0.77       1.6
-units sold per view    0.021      0.018
-=====================  =========  =======
+=====================  =========  =======  =============
+                       celebrity  KOL      random sample
+=====================  =========  =======  =============
+followers              (top 20)   (top 20) 635 k
+views                  3.3 M      1.1 M    25 k
+duration               5.5 h      3.5 h    2.3 h
+average stay           100 s      141 s    87 s
+products presented     63         45       24
+likes per view         0.77       1.6      0.78
+units sold per view    0.021      0.018    0.014
+=====================  =========  =======  =============
 
-``mega`` is calibrated to the celebrity column and ``mid`` to the KOL column: a session of the
-preset at its reference duration, with every product of the stream the brand's at the
-market's reference discount, reproduces the median views, average stay, likes per view and
-units per view (checked by ``tests/model/test_presets.py``). ``micro`` (under 1M followers) has no
-reference column; its figures are assumptions stated here: smaller reach, noisier traffic,
-longer stays, more units per view (trust), low fees. Slot fees: CNY 100k-500k for top hosts
-(we take the low end for mega, a KOL below it) plus 20-40 % commission.
+``mega`` is calibrated to the celebrity column, ``mid`` to the KOL column and, from edition
+2026-12, ``micro`` to the random sample's typical host: a session of the preset at its
+reference duration, with every product of the stream the brand's at the market's reference
+discount, reproduces the median views, average stay, likes per view and units per view
+(checked by ``tests/model/test_presets.py``). Slot fees: CNY 100k-500k for top hosts (we take
+the low end for mega, a KOL below it) plus 20-40 % commission.
+
+**Editions.** A preset's figures are versioned so that a result can be reproduced:
+
+* ``2026-11``: the presets before the time layer. ``micro`` rested on assumptions (300 k
+  followers, 3.0 h, longer stays and more units per view than a top KOL); no drift, no
+  market factor.
+* ``2026-12`` (the default): ``micro`` from the random sample; every tier's session laws
+  shrunk and its host sds reduced by what the drift and the market factor now carry
+  (`forecast.model.drift`), so that sessions around a host's two-month median spread as
+  before.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from forecast.model import validation as v
+from forecast.model.drift import FITTED as DRIFT_FITTED
+from forecast.model.drift import market_sd, scaled_law, window_mean_share
 from forecast.model.enums import Channel, Tier
 from forecast.model.spread import BETWEEN_HOSTS, FITTED
 
+#: Preset editions, oldest first; the last is the default.
+EDITIONS = ("2026-11", "2026-12")
+LATEST = EDITIONS[-1]
+
 #: Reference session duration of each tier's calibration, hours.
-REFERENCE_HOURS = {Tier.MEGA: 5.5, Tier.MID: 3.5, Tier.MICRO: 3.0}
+REFERENCE_HOURS = {Tier.MEGA: 5.5, Tier.MID: 3.5, Tier.MICRO: 2.3}
 
-#: Median views per session of each tier at its reference duration (micro: assumption).
-REFERENCE_VIEWS = {Tier.MEGA: 3_300_000, Tier.MID: 1_100_000, Tier.MICRO: 60_000}
+#: Median views per session of each tier at its reference duration.
+REFERENCE_VIEWS = {Tier.MEGA: 3_300_000, Tier.MID: 1_100_000, Tier.MICRO: 25_000}
 
-#: Units sold per view with the whole stream the brand's (micro: assumption).
-REFERENCE_UNITS_PER_VIEW = {Tier.MEGA: 0.021, Tier.MID: 0.018, Tier.MICRO: 0.03}
+#: Units sold per view with the whole stream the brand's.
+REFERENCE_UNITS_PER_VIEW = {Tier.MEGA: 0.021, Tier.MID: 0.018, Tier.MICRO: 0.014}
 
-#: Likes per view (micro: assumption).
-REFERENCE_LIKES_PER_VIEW = {Tier.MEGA: 0.77, Tier.MID: 1.6, Tier.MICRO: 2.0}
+#: Likes per view.
+REFERENCE_LIKES_PER_VIEW = {Tier.MEGA: 0.77, Tier.MID: 1.6, Tier.MICRO: 0.78}
+
+#: Average stay of a viewer, seconds.
+REFERENCE_STAY_S = {Tier.MEGA: 100.0, Tier.MID: 141.0, Tier.MICRO: 87.0}
+
+#: Edition 2026-11's micro reference (assumptions): 3.0 h, 60 k views, 0.03 units and 2.0
+#: likes per view, 180 s of stay.
+REFERENCE_2026_11 = {"hours": 3.0, "views": 60_000, "units_per_view": 0.03,
+                     "likes_per_view": 2.0, "stay_s": 180.0}
+
+#: The micro preset's level, solved so that its reference session reproduces the random
+#: sample's medians (tests/model/test_presets.py holds it within 3 %).
+MICRO_VIEWS_PER_HOUR = 11_760.0
+MICRO_CONVERSION = 0.00856
+MICRO_LIKES_PER_MINUTE = 0.541
 
 _INFLUENCERS: dict[Tier, dict[str, Any]] = {
     Tier.MEGA: {
@@ -82,25 +115,55 @@ _INFLUENCERS: dict[Tier, dict[str, Any]] = {
         "video_views": 400_000.0,
     },
     Tier.MICRO: {
-        "followers": 300_000,
-        "views_per_hour": 21_500.0,
-        "traffic_sigma": 0.8,
+        "followers": 635_000,
+        "views_per_hour": MICRO_VIEWS_PER_HOUR,
+        "traffic_sigma": FITTED[("KOL", "traffic")].sd,
         "shared_share": 0.4,
-        "dwell_mean_s": 180.0,
+        "dwell_mean_s": 87.0,
         "dwell_shape": 2.5,
-        "conversion": 0.0171,
-        "likes_per_minute": 0.667,
+        "conversion": MICRO_CONVERSION,
+        "likes_per_minute": MICRO_LIKES_PER_MINUTE,
         "comments_per_minute": 0.12,
         "gifts_per_hour": 1.0,
         "gift_value_mean": 4.0,
         "gift_value_cv": 2.0,
         "slot_fee": 3_000.0,
         "commission_rate": 0.10,
-        "assortment": 20,
+        "assortment": 24,
         "categories": 2,
         "video_views": 20_000.0,
     },
 }
+
+#: Edition 2026-11's micro preset (assumptions: smaller reach, noisier traffic, longer stays,
+#: more units per view, low fees).
+_MICRO_2026_11: dict[str, Any] = {
+    "followers": 300_000,
+    "views_per_hour": 21_500.0,
+    "traffic_sigma": 0.8,
+    "shared_share": 0.4,
+    "dwell_mean_s": 180.0,
+    "dwell_shape": 2.5,
+    "conversion": 0.0171,
+    "likes_per_minute": 0.667,
+    "comments_per_minute": 0.12,
+    "gifts_per_hour": 1.0,
+    "gift_value_mean": 4.0,
+    "gift_value_cv": 2.0,
+    "slot_fee": 3_000.0,
+    "commission_rate": 0.10,
+    "assortment": 20,
+    "categories": 2,
+    "video_views": 20_000.0,
+}
+
+
+def check_edition(owner: str, edition: Any) -> str:
+    """``edition`` if it is one of `EDITIONS`, else a ValueError naming the field."""
+    if edition not in EDITIONS:
+        raise v.fail(owner, "edition", edition, f"must be one of {', '.join(EDITIONS)}")
+    return str(edition)
+
 
 # ---- amateur group-buying anchors (second source document). No reference figures exist for
 # them; these are stated assumptions. Reach doubles with each platform level; terms follow the
@@ -186,11 +249,17 @@ def influencer_defaults(
     live_level: Any = None,
     channel: Any = None,
     owner: str = "influencer",
+    edition: str = LATEST,
 ) -> dict[str, Any]:
-    """The preset fields of ``tier`` (everything but name and tier). An amateur's come from
-    its levels (both required, 0-8) and channel (default ``invitation``)."""
+    """The preset fields of ``tier`` in ``edition`` (everything but name and tier). An
+    amateur's come from its levels (both required, 0-8) and channel (default
+    ``invitation``)."""
+    edition = check_edition(owner, edition)
     if tier is not Tier.AMATEUR:
-        return {**_INFLUENCERS[tier], **host_spread(tier)}
+        base = dict(_MICRO_2026_11 if (tier, edition) == (Tier.MICRO, "2026-11") else _INFLUENCERS[tier])
+        if edition != "2026-11":
+            base["traffic_sigma"] = _scaled_sd(tier, "traffic", base["traffic_sigma"])
+        return {**base, **host_spread(tier, edition), "edition": edition}
     for field_name, value in (("video_level", video_level), ("live_level", live_level)):
         if value is None:
             raise v.fail(owner, field_name, value, "an amateur anchor needs a level 0-8")
@@ -204,6 +273,8 @@ def influencer_defaults(
         allowed = ", ".join(c.value for c in Channel)
         raise v.fail(owner, "channel", channel, f"must be one of {allowed}") from None
     values = dict(_AMATEUR_BASE)
+    if edition != "2026-11":
+        values["traffic_sigma"] = _scaled_sd(tier, "traffic", values["traffic_sigma"])
     values.update(
         video_level=vl,
         live_level=ll,
@@ -211,9 +282,10 @@ def influencer_defaults(
         video_views=LEVEL_VIDEO_VIEWS[vl],
         views_per_hour=LEVEL_LIVE_VIEWS_PER_HOUR[ll],
         followers=LEVEL_FOLLOWERS[max(vl, ll)],
+        edition=edition,
     )
     values.update(amateur_terms(max(vl, ll), ch))
-    values.update(host_spread(tier))
+    values.update(host_spread(tier, edition))
     return values
 
 
@@ -228,13 +300,23 @@ def category_return_rate(category: str) -> float:
 SPREAD_CLASS = {Tier.MEGA: "celebrity", Tier.MID: "KOL", Tier.MICRO: "KOL", Tier.AMATEUR: "KOL"}
 
 
-def session_spread(tier: Tier) -> dict[str, float]:
+def _scaled_sd(tier: Tier, metric: str, sd: float) -> float:
+    """A session core sd of ``tier`` shrunk by the time layer's session scale (2026-12)."""
+    return round(sd * DRIFT_FITTED[(SPREAD_CLASS[tier], metric)].session_scale, 4)
+
+
+def session_spread(tier: Tier, edition: str = LATEST) -> dict[str, float]:
     """The session-effect fields of ``tier`` (``<metric>_<part>``; traffic's core sd is the
     influencer's ``traffic_sigma``), from the laws fitted to real sessions
-    (`forecast.model.spread.FITTED`)."""
+    (`forecast.model.spread.FITTED`); from edition 2026-12 scaled by what the drift and the
+    market carry (`forecast.model.drift.FITTED`)."""
     out: dict[str, float] = {}
     for metric in ("traffic", "conversion", "engagement", "stay"):
         law = FITTED[(SPREAD_CLASS[tier], metric)]
+        if edition != "2026-11":
+            scale = DRIFT_FITTED[(SPREAD_CLASS[tier], metric)].session_scale
+            law = scaled_law(law, scale)
+            law = type(law)(*(round(getattr(law, k), 4) for k in law.__dataclass_fields__))
         if metric != "traffic":
             out[f"{metric}_sigma"] = law.sd
         out[f"{metric}_flop_prob"] = law.flop_prob
@@ -244,13 +326,30 @@ def session_spread(tier: Tier) -> dict[str, float]:
     return out
 
 
-def host_spread(tier: Tier) -> dict[str, float]:
+def host_spread(tier: Tier, edition: str = LATEST) -> dict[str, float]:
     """The between-host sds a preset of ``tier`` carries: "a typical host of this tier, not
-    yet known" (MODEL.md's sd of the hosts' medians)."""
+    yet known" (MODEL.md's sd of the hosts' two-month medians). From edition 2026-12 less the
+    part of the drift those medians already hold (`forecast.model.drift.window_mean_share`),
+    at least half of it: the drift carries the rest."""
     cls = SPREAD_CLASS[tier]
-    return {
-        "host_traffic_sd": BETWEEN_HOSTS[(cls, "traffic")],
-        "host_conversion_sd": BETWEEN_HOSTS[(cls, "conversion")],
-        "host_engagement_sd": BETWEEN_HOSTS[(cls, "engagement")],
-        "host_stay_sd": BETWEEN_HOSTS[(cls, "stay")],
-    }
+    out = {}
+    for metric in ("traffic", "conversion", "engagement", "stay"):
+        between = BETWEEN_HOSTS[(cls, metric)]
+        if edition != "2026-11":
+            d = DRIFT_FITTED[(cls, metric)]
+            held = window_mean_share(d.drift_days) * d.drift_sd**2
+            between = round(math.sqrt(max(between**2 - held, (between / 2) ** 2)), 4)
+        out[f"host_{metric}_sd"] = between
+    return out
+
+
+def time_layer(tier: Tier, edition: str = LATEST) -> dict[str, float]:
+    """The drift and market fields of ``tier``: ``drift_days``, ``<metric>_drift_sd`` and
+    ``<metric>_market_sd`` (`forecast.model.drift`); all sds 0 in edition 2026-11."""
+    cls = SPREAD_CLASS[tier]
+    old = edition == "2026-11"
+    out: dict[str, float] = {"drift_days": DRIFT_FITTED[(cls, "traffic")].drift_days}
+    for metric in ("traffic", "conversion", "engagement", "stay"):
+        out[f"{metric}_drift_sd"] = 0.0 if old else DRIFT_FITTED[(cls, metric)].drift_sd
+        out[f"{metric}_market_sd"] = 0.0 if old else round(market_sd(cls, metric), 4)
+    return out

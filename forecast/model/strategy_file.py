@@ -5,6 +5,7 @@ Format (every key but the required ones is optional)::
 
     name = "mega then micro"              # strategy name
     description = "free text"             # ignored by the model
+    start = 2026-12-07                    # calendar date of day 0 (a TOML date); optional
 
     [market]                              # any field of forecast.MarketParams
     trust_penalty = 0.35
@@ -26,11 +27,14 @@ Format (every key but the required ones is optional)::
     name = "star"
     tier = "mega"                         # starts from the tier's preset ...
     slot_fee = 100000                     # ... any forecast.Influencer field overrides it
+    edition = "2026-12"                   # edition of the tier's defaults (2026-11: before
+                                          # the time layer and the sampled micro tier)
 
     [[sessions]]                          # in time order; required: influencer, products
     influencer = "star"
     products = ["serum"]                  # presentation order
-    day = 0                               # start day
+    day = 0                               # start day, days from the campaign's start
+    date = 2026-12-07                     # or its calendar date (then day comes from it)
     hours = 5.4
     assortment = 63                       # products in the whole stream
     categories = 6
@@ -84,7 +88,7 @@ from forecast.model import validation as v
 from forecast.model.entities import Influencer, MarketParams, Product, Session, Strategy, TierValues
 from forecast.model.enums import Tier
 
-_TOP = ("name", "description", "market", "products", "influencers", "sessions")
+_TOP = ("name", "description", "start", "market", "products", "influencers", "sessions")
 _PRODUCT = tuple(f.name for f in dataclasses.fields(Product))
 _INFLUENCER = tuple(f.name for f in dataclasses.fields(Influencer))
 _FITTED = ("calibration", "host")
@@ -92,6 +96,7 @@ _SESSION = (
     "influencer",
     "products",
     "day",
+    "date",
     "hours",
     "assortment",
     "categories",
@@ -282,7 +287,9 @@ def strategy_from_dict(
         except _BAD_VALUE as err:
             raise StrategyFileError(f"{where}: {err}") from None
     try:
-        return Strategy(tuple(sessions), market, data.get("name", "strategy"))
+        return Strategy(
+            tuple(sessions), market, data.get("name", "strategy"), start=data.get("start")
+        )
     except _BAD_VALUE as err:
         raise StrategyFileError(f"{source}: {err}") from None
 
@@ -359,6 +366,7 @@ def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
             "influencer": s.influencer.name,
             "products": [p.name for p in s.products],
             "day": s.day,
+            "date": s.date,
             "hours": s.hours,
             "assortment": s.assortment,
             "categories": s.categories,
@@ -374,6 +382,7 @@ def strategy_to_dict(strategy: Strategy) -> dict[str, Any]:
     ]
     return {
         "name": strategy.name,
+        "start": strategy.start,
         "market": market,
         "products": products,
         "influencers": influencers,
@@ -418,6 +427,7 @@ def strategy_toml(strategy: Strategy, header: str = "") -> str:
     for inf in strategy.influencers:
         keys = ("video_level", "live_level") + (("channel",) if inf.tier is Tier.AMATEUR else ())
         given = {k: getattr(inf, k) for k in keys if getattr(inf, k) is not None}
+        given["edition"] = inf.edition
         preset = Influencer.preset(inf.tier, inf.name, **given)
         table: dict[str, Any] = {"name": inf.name, "tier": str(inf.tier)}
         for f in dataclasses.fields(Influencer):
@@ -428,7 +438,7 @@ def strategy_toml(strategy: Strategy, header: str = "") -> str:
                 table[f.name] = _toml_value(value)
         influencers.append(table)
     # the complete session rows, without the keys that only restate a default
-    defaults = {"discounts": {}, "fit": 1.0, "format": "live", "episode": 1}
+    defaults = {"discounts": {}, "fit": 1.0, "format": "live", "episode": 1, "date": None}
     sessions = []
     for row in strategy_to_dict(strategy)["sessions"]:
         kept = {k: x for k, x in row.items() if k not in defaults or x != defaults[k]}
@@ -436,6 +446,8 @@ def strategy_toml(strategy: Strategy, header: str = "") -> str:
             kept.pop("days")  # a live session's days mean nothing
         sessions.append(kept)
     data: dict[str, Any] = {"name": strategy.name}
+    if strategy.start is not None:
+        data["start"] = strategy.start
     if market:
         data["market"] = market
     data.update(products=products, influencers=influencers, sessions=sessions)

@@ -149,3 +149,31 @@ def choice(owner: str, field: str, value: Any, allowed: Iterable[str]) -> str:
         if close:
             hint = f" (did you mean {close[0]!r}?)"
     raise fail(owner, field, value, f"must be one of {', '.join(names)}{hint}")
+
+
+#: Calendar dates the model accepts: the market factor's grid (`kernels.timeline`) starts on
+#: `FIRST_DATE`, a Monday, and spans 8,192 weeks; dates leave room for a 100-year campaign.
+FIRST_DATE_ISO = "2000-01-03"
+LAST_DATE_ISO = "2056-12-31"
+
+
+def date(owner: str, field: str, value: Any) -> Any:
+    """A calendar date (`datetime.date`, not a datetime, or an ISO ``YYYY-MM-DD`` text) in
+    [`FIRST_DATE_ISO`, `LAST_DATE_ISO`], as a `datetime.date`."""
+    import datetime as dt
+
+    allowed = f"a date YYYY-MM-DD from {FIRST_DATE_ISO} to {LAST_DATE_ISO}"
+    if isinstance(value, str):
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            raise fail(owner, field, value, allowed) from None
+    elif isinstance(value, dt.datetime):
+        raise fail(owner, field, value, f"{allowed} (a date, not a date and time)")
+    elif isinstance(value, dt.date):
+        parsed = value
+    else:
+        raise fail(owner, field, value, allowed)
+    if not dt.date.fromisoformat(FIRST_DATE_ISO) <= parsed <= dt.date.fromisoformat(LAST_DATE_ISO):
+        raise fail(owner, field, value, allowed)
+    return parsed

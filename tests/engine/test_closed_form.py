@@ -52,7 +52,14 @@ def single_session(tier: str, hours: float, products: list[fc.Product], **market
         tier, "solo", views_per_hour=400.0, conversion=0.3, assortment=12, categories=3
     )
     # the mechanics before the spread effects (those are checked in their own tests below)
-    m = fc.MarketParams(traffic_noise=0.0, session_effects=0.0, host_uncertainty=0.0, **market)
+    m = fc.MarketParams(
+        traffic_noise=0.0,
+        session_effects=0.0,
+        host_uncertainty=0.0,
+        drift=0.0,
+        market_factor=0.0,
+        **market,
+    )
     return fc.Strategy([fc.Session(inf, products, hours=hours)], m)
 
 
@@ -152,7 +159,10 @@ def test_mean_views_with_host_and_session_traffic(method: str) -> None:
 
     inf = fc.Influencer.preset("mid", "kol", views_per_hour=300.0, assortment=5)
     inf = inf.replace(**_effects_only("traffic"))
-    strategy = fc.Strategy([fc.Session(inf, [fc.Product("a", list_price=10.0)], hours=1.0)])
+    strategy = fc.Strategy(
+        [fc.Session(inf, [fc.Product("a", list_price=10.0)], hours=1.0)],
+        fc.MarketParams(drift=0.0, market_factor=0.0),
+    )
     paths = 4000 if method == "cohort" else 1500
     views = fc.run(strategy, paths=paths, seed=12, method=method).paths["views"].to_numpy()
     _, lam = naive.bin_expectations(strategy.sessions[0], strategy.market)
@@ -181,7 +191,9 @@ def test_mean_orders_and_likes_with_conversion_and_engagement_effects(method: st
         host_traffic_sd=0.0,
     )
     product = fc.Product("a", list_price=10.0)
-    market = fc.MarketParams(corr_traffic_conversion=0.0, corr_traffic_engagement=0.0)
+    market = fc.MarketParams(
+        corr_traffic_conversion=0.0, corr_traffic_engagement=0.0, drift=0.0, market_factor=0.0
+    )
     strategy = fc.Strategy([fc.Session(inf, [product], hours=1.0)], market)
     paths = 6000 if method == "cohort" else 1500
     result = fc.run(strategy, paths=paths, seed=13, method=method).paths

@@ -239,7 +239,13 @@ def test_huge_mega_session_exact_counts() -> None:
     small = fc.Influencer.preset("micro", "small")
     # the lognormal traffic alone, so the closed form below holds (the layers of spread
     # have closed forms of their own in tests/engine/test_closed_form.py)
-    market = fc.MarketParams(shared_audience=1_500_000_000, session_effects=0, host_uncertainty=0)
+    market = fc.MarketParams(
+        shared_audience=1_500_000_000,
+        session_effects=0,
+        host_uncertainty=0,
+        drift=0,
+        market_factor=0,
+    )
     s = fc.Strategy(
         [fc.Session(star, [SERUM], hours=5.5), fc.Session(small, [SERUM], day=2, hours=3.0)],
         market,
