@@ -17,11 +17,11 @@ import numpy as np
 
 from kernels import layout as L
 from kernels.effects import session_effects
-from kernels.timeline import MARKET_SERIES, time_shifts
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64
 from kernels.samplers import binomial, poisson
+from kernels.timeline import MARKET_SERIES, time_shifts
 from kernels.viewer import BLOCKS_PER_THREAD, path_key, session_key
 
 

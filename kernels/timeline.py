@@ -134,8 +134,16 @@ def time_shifts(
             any_on = True
     if any_on:
         market_range(
-            derive(pkey, L.P_PATH_MARKET), lo, hi, mkt[L.MF_MARKET_PHI], on, market,
-            pos, val, pos2, val2,
+            derive(pkey, L.P_PATH_MARKET),
+            lo,
+            hi,
+            mkt[L.MF_MARKET_PHI],
+            on,
+            market,
+            pos,
+            val,
+            pos2,
+            val2,
         )
     c = mkt[L.MF_STAY_CLASS_CORR]
     cc = math.sqrt(1.0 - c * c)

@@ -15,11 +15,11 @@ import numpy as np
 
 from kernels import layout as L
 from kernels.effects import session_effects
-from kernels.timeline import MARKET_SERIES, time_shifts
 from kernels.engagement import engagement
 from kernels.options import jit, pjit
 from kernels.rng import derive, mix64, uniform
 from kernels.samplers import loglogistic, poisson, poisson_inversion
+from kernels.timeline import MARKET_SERIES, time_shifts
 
 #: Blocks of paths per thread: enough for dynamic scheduling to balance uneven paths.
 BLOCKS_PER_THREAD = 8

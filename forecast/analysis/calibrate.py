@@ -44,8 +44,8 @@ from forecast.analysis import posterior as post
 from forecast.analysis.drift_fit import fit_time
 from forecast.analysis.history import History, HistoryError, read_history
 from forecast.analysis.observation import (
-    DRIFT_METRICS,
     AMATEUR_BASE_LEVEL,
+    DRIFT_METRICS,
     MAX_FIT_HOSTS,
     MAX_FIT_SESSIONS,
     METRICS,
@@ -70,13 +70,14 @@ from forecast.model.entities import (
     MarketParams,
 )
 from forecast.model.enums import Tier
-from forecast.model.presets import time_layer
 from forecast.model.fitted import (
     CALIBRATION_KIND,
     fitted_influencer,
     influencer_fields,
     read_calibration_metadata,
 )
+from forecast.model.drift import window_mean_share
+from forecast.model.presets import time_layer
 from forecast.results.io import write_table
 from forecast.results.provenance import versions
 
@@ -246,9 +247,7 @@ def _fit_tier(
                 "market_weeks": market.market_weeks,
                 "hosts_used": float(tf.hosts_used),
             }
-    return TierFit(
-        tier, hosts, fits, counts, np.round(prod).astype(np.int64), time_fits, last_day
-    )
+    return TierFit(tier, hosts, fits, counts, np.round(prod).astype(np.int64), time_fits, last_day)
 
 
 #: Bounds of the fitted Influencer fields, as `forecast.model.entities` checks them (every
@@ -279,6 +278,7 @@ def _fitted_fields(
     who: str = "host",
     notes: list[str] | None = None,
     host_index: int | None = None,
+    new_host: bool = False,
 ) -> dict[str, Any]:
     """Influencer fields whose levels carry ``level`` (metric -> draws of the log level):
     each field at its posterior mean on the log scale, the host sd at its posterior sd, each
@@ -304,6 +304,16 @@ def _fitted_fields(
             f[f"{metric}_drift_sd"] = timed["drift_sd"]
             f[f"{metric}_market_sd"] = timed["market_sd"]
             f["drift_days"] = timed["drift_days"]
+    if fit.time and new_host:
+        # a new host's between-host spread (the fitted tau, of hosts' levels over their
+        # histories) already holds the part of the drift such levels show: what the drift
+        # adds on top is the rest, as for the presets (`presets.host_spread`)
+        for metric in DRIFT_METRICS:
+            timed = fit.time.get(metric)
+            if timed:
+                held = window_mean_share(timed["drift_days"]) * timed["drift_sd"] ** 2
+                sd_ = f[f"host_{metric}_sd"]
+                f[f"host_{metric}_sd"] = math.sqrt(max(sd_**2 - held, (sd_ / 2) ** 2))
     if fit.time and host_index is not None and fit.last_day is not None:
         last = fit.last_day[host_index]
         if np.isfinite(last):
@@ -589,7 +599,9 @@ def calibrate(
             Influencer(**fields)  # checked here, so a bad fit fails now, not when read
             influencers[h] = fields
         new_levels = {m: t.metrics[m].new for m in METRICS}
-        fields = _fitted_fields(base, t, new_levels, f"a new {t.tier.value} host", notes)
+        fields = _fitted_fields(
+            base, t, new_levels, f"a new {t.tier.value} host", notes, new_host=True
+        )
         fields["name"] = f"new {t.tier.value}"
         Influencer(**fields)
         new[t.tier.value] = fields
@@ -617,7 +629,11 @@ def calibrate(
         "new": new,
         "time": {t.tier.value: dict(t.time) for t in tiers.values()},
         "last_day": {
-            t.tier.value: (None if t.last_day is None else [None if not np.isfinite(x) else float(x) for x in t.last_day])
+            t.tier.value: (
+                None
+                if t.last_day is None
+                else [None if not np.isfinite(x) else float(x) for x in t.last_day]
+            )
             for t in tiers.values()
         },
         "session_counts": {

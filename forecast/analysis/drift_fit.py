@@ -35,7 +35,7 @@ import numpy as np
 from forecast.analysis import posterior as post
 
 #: Grid points per axis of the (drift sd, session sd) posterior.
-N_GRID = 21
+N_GRID = 13
 #: Prior sd of log drift sd around the tier's default.
 LOG_SD_DRIFT = 0.5
 #: Half-width of the session-sd grid, log units, around the static estimate.
@@ -103,6 +103,25 @@ def _groups(
     }
 
 
+def _kernels(t: np.ndarray, tau: float, phi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The drift's and the market's correlation matrices [G, n, n] of sessions at days ``t``
+    (remembered per array: the grid asks for the same ones at every cell)."""
+    key = (id(t), tau, phi)
+    hit = _KERNELS.get(key)
+    if hit is not None and hit[0] is t:
+        return hit[1], hit[2]
+    lag = np.abs(t[:, :, None] - t[:, None, :])
+    weeks = np.abs(np.floor(t[:, :, None] / 7.0) - np.floor(t[:, None, :] / 7.0))
+    out = (np.exp(-lag / tau), phi**weeks)
+    if len(_KERNELS) > 64:
+        _KERNELS.clear()
+    _KERNELS[key] = (t, *out)
+    return out
+
+
+_KERNELS: dict[tuple[int, float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def _reml(
     groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     d: float,
@@ -114,14 +133,13 @@ def _reml(
     """Restricted log likelihood of every host's values at drift sd ``d``, session sd ``s``."""
     total = 0.0
     for n, (_, t, y, var) in groups.items():
-        lag = np.abs(t[:, :, None] - t[:, None, :])
-        weeks = np.abs(np.floor(t[:, :, None] / 7.0) - np.floor(t[:, None, :] / 7.0))
-        v = d * d * np.exp(-lag / tau) + m * m * phi**weeks
+        r, w = _kernels(t, tau, phi)
+        v = d * d * r + m * m * w
         v = v + np.eye(n) * (s * s) + var[:, :, None] * np.eye(n)
         chol = np.linalg.cholesky(v)
-        ones = np.ones((t.shape[0], n, 1))
-        z1 = np.linalg.solve(chol, ones)[..., 0]
-        zy = np.linalg.solve(chol, y[..., None])[..., 0]
+        rhs = np.stack([np.ones_like(y), y], axis=2)  # [G, n, 2]: solve for 1 and y at once
+        z = np.linalg.solve(chol, rhs)
+        z1, zy = z[..., 0], z[..., 1]
         q = np.sum(z1 * z1, axis=1)
         b = np.sum(z1 * zy, axis=1)
         quad = np.sum(zy * zy, axis=1) - b * b / q
@@ -144,10 +162,8 @@ def _last_level(
     mean = np.full(hosts, np.nan)
     var_out = np.full(hosts, np.nan)
     for n, (idx, t, y, var) in groups.items():
-        lag = np.abs(t[:, :, None] - t[:, None, :])
-        weeks = np.abs(np.floor(t[:, :, None] / 7.0) - np.floor(t[:, None, :] / 7.0))
-        r = np.exp(-lag / tau)
-        v = d * d * r + m * m * phi**weeks + np.eye(n) * (s * s) + var[:, :, None] * np.eye(n)
+        r, w = _kernels(t, tau, phi)
+        v = d * d * r + m * m * w + np.eye(n) * (s * s) + var[:, :, None] * np.eye(n)
         c = d * d * r[:, :, -1]  # [G, n]: cov of the values with the drift at the last one
         vinv_1 = np.linalg.solve(v, np.ones((t.shape[0], n, 1)))[..., 0]
         vinv_y = np.linalg.solve(v, y[..., None])[..., 0]
@@ -207,10 +223,22 @@ def fit_time(
     if used == 0:
         nan = np.full(hosts, np.nan)
         one = np.ones((1, 1))
-        return TimeFit(drift_sd0, drift_days, 1.0, market_sd0, False, np.zeros(hosts), nan,
-                       0, np.array([drift_sd0]), np.array([1.0]), one)
-    pooled = np.concatenate([g[2].ravel() - np.repeat(centre[g[0]], g[2].shape[1])
-                             for g in groups.values()])
+        return TimeFit(
+            drift_sd0,
+            drift_days,
+            1.0,
+            market_sd0,
+            False,
+            np.zeros(hosts),
+            nan,
+            0,
+            np.array([drift_sd0]),
+            np.array([1.0]),
+            one,
+        )
+    pooled = np.concatenate(
+        [g[2].ravel() - np.repeat(centre[g[0]], g[2].shape[1]) for g in groups.values()]
+    )
     s0 = max(float(np.std(pooled)), 1e-3)
     static_grid = s0 * np.exp(np.linspace(-S_SPAN, S_SPAN, N_GRID))
     static_ll = np.array([_reml(groups, 0.0, s, drift_days, 0.0, phi) for s in static_grid])
@@ -240,5 +268,16 @@ def fit_time(
     level, level_var = _last_level(groups, hosts, d_hat, s_hat, drift_days, market_sd, phi)
     shift = np.where(np.isfinite(level), level - centre, 0.0)
     scale = float(min(1.0, max(0.2, s_hat / s_static)))
-    return TimeFit(d_hat, drift_days, scale, market_sd, market_fitted, shift, level_var, used,
-                   grid_d, grid_s, w)
+    return TimeFit(
+        d_hat,
+        drift_days,
+        scale,
+        market_sd,
+        market_fitted,
+        shift,
+        level_var,
+        used,
+        grid_d,
+        grid_s,
+        w,
+    )

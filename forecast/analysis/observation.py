@@ -59,7 +59,9 @@ def base_influencer(tier: Tier, name: str = "base") -> Influencer:
     static.update({name_: 0.0 for name_, _, _ in TIME_FIELDS if name_ != "drift_days"})
     old = Influencer.preset(tier, name, edition="2026-11", **_amateur(tier))
     # micro's old traffic core was an assumption (0.8); its hosts are KOL-class now
-    static["traffic_sigma"] = FITTED[("KOL", "traffic")].sd if tier is Tier.MICRO else old.traffic_sigma
+    static["traffic_sigma"] = (
+        FITTED[("KOL", "traffic")].sd if tier is Tier.MICRO else old.traffic_sigma
+    )
     return Influencer.preset(tier, name, **_amateur(tier), **static)
 
 

@@ -33,7 +33,6 @@ from forecast.analysis.observation import (
     TierFit,
     base_influencer,
     check_shape_work,
-    law_parts,
     operator,
 )
 from forecast.engine.compile import EPOCH
@@ -170,8 +169,8 @@ def _simulate_block(
         if fit.time:  # the fit in time: drift since the host's last session, the market
             _add_time(fit, host, rows[i], rng, chol, draws, level, b)
             if i in shifts:  # replace the row's own draws by the group's joint ones
-                for metric, x in shifts[i].items():
-                    level[metric][b] = levels[metric][pick] + x
+                for metric, shift in shifts[i].items():
+                    level[metric][b] = levels[metric][pick] + shift
         gens.append(rng)
         fits.append(fit)
     x: dict[str, np.ndarray] = {}
@@ -264,9 +263,7 @@ def _add_time(
             k = abs(math.floor(day / 7.0) - math.floor(float(last) / 7.0))
             market_share = 1.0 - _phi(fit) ** (2 * k)
     for metric, t in fit.time.items():
-        level[metric][b] = level[metric][b] + _mix(
-            t, share, z[metric], zm[metric], market_share
-        )
+        level[metric][b] = level[metric][b] + _mix(t, share, z[metric], zm[metric], market_share)
 
 
 def _row_day(row: dict[str, Any]) -> float:
@@ -274,7 +271,7 @@ def _row_day(row: dict[str, Any]) -> float:
     start = row.get("start")
     if start is None:
         return math.nan
-    return (start - dt.datetime.combine(EPOCH, dt.time())).total_seconds() / 86_400.0
+    return float((start - dt.datetime.combine(EPOCH, dt.time())).total_seconds() / 86_400.0)
 
 
 def group_shifts(
@@ -337,9 +334,7 @@ def group_shifts(
             y = {m: rw * y[m] + math.sqrt(1.0 - rw * rw) * zm[m] for m in zm}
         prev_day = day if math.isfinite(day) else prev_day
         prev_week = week
-        out[i] = {
-            m: t["drift_sd"] * x[m] + t["market_sd"] * y[m] for m, t in fit.time.items()
-        }
+        out[i] = {m: t["drift_sd"] * x[m] + t["market_sd"] * y[m] for m, t in fit.time.items()}
     return out
 
 
@@ -379,16 +374,17 @@ def predict_totals(
             q = np.quantile(total, QUANTILES)
             observed = frame.get_column(k).to_numpy().astype(np.float64)[members]
             obs = float(observed.sum()) if np.isfinite(observed).all() else None
-            week_start = (
-                None if week is None else (EPOCH + dt.timedelta(days=7 * week)).isoformat()
-            )
+            week_start = None if week is None else (EPOCH + dt.timedelta(days=7 * week)).isoformat()
             out.append(
                 {
                     "influencer": host,
                     "week": week_start,
                     "sessions": len(members),
                     "output": k,
-                    **{f"p{round(100 * p):02d}": float(x) for p, x in zip(QUANTILES, q, strict=True)},
+                    **{
+                        f"p{round(100 * p):02d}": float(x)
+                        for p, x in zip(QUANTILES, q, strict=True)
+                    },
                     "observed": obs,
                     "inside90": None if obs is None else bool(q[0] <= obs <= q[-1]),
                 }

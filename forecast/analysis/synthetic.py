@@ -77,11 +77,13 @@ def known_calibration(truths: list[Truth], session_scale: bool = False) -> Calib
             for m in METRICS:
                 if m != "price":
                     scale = DRIFT_FITTED[(SPREAD_CLASS[t.tier], m)].session_scale
-                    time[m] = {"drift_sd": 0.0, "drift_days": 30.0, "session_scale": scale,
-                               "market_sd": 0.0}
-        tiers[t.tier] = TierFit(
-            t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64), time
-        )
+                    time[m] = {
+                        "drift_sd": 0.0,
+                        "drift_days": 30.0,
+                        "session_scale": scale,
+                        "market_sd": 0.0,
+                    }
+        tiers[t.tier] = TierFit(t.tier, hosts, metrics, zero, np.zeros(len(hosts), np.int64), time)
     return Calibration(tiers, {"kind": "truth", "settings": {"market": asdict(MarketParams())}})
 
 
@@ -196,14 +198,12 @@ def _history_in_time(
                         + layer[f"{m}_market_sd"] * y[weeks[r] - w0, j]
                     )
                 hosts[f"{h}@{r}"] = level
-                names.append((r, f"{h}@{r}"))
+                names.append((int(r), f"{h}@{r}"))
                 prev = r
         pseudo.append(Truth(t.tier, t.mu, t.tau, sigma, hosts))
     cal = known_calibration(pseudo, session_scale=True)
     order = dict(names)
-    renamed = plan.with_columns(
-        pl.Series("influencer", [order[i] for i in range(plan.height)])
-    )
+    renamed = plan.with_columns(pl.Series("influencer", [order[i] for i in range(plan.height)]))
     sims = simulate_sessions(cal, renamed, 1, seed, market)
     return plan.with_columns(
         pl.Series("views", sims["views"][:, 0]),

@@ -235,7 +235,11 @@ def calendar_day(strategy: Strategy, day: float) -> float:
 
 
 def _fill_time(
-    k: int, session: Session, strategy: Strategy, fx: np.ndarray, si: np.ndarray,
+    k: int,
+    session: Session,
+    strategy: Strategy,
+    fx: np.ndarray,
+    si: np.ndarray,
     last_of: dict[str, int],
 ) -> None:
     """Session ``k``'s time-layer columns: its calendar week and market class, which of its

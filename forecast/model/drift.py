@@ -140,7 +140,7 @@ def scaled_law(law: EffectLaw, scale: float) -> EffectLaw:
 
 def _robust_sd(x: np.ndarray, axis: int) -> np.ndarray:
     m = np.median(x, axis=axis, keepdims=True)
-    return 1.4826 * np.median(np.abs(x - m), axis=axis)
+    return np.asarray(1.4826 * np.median(np.abs(x - m), axis=axis))
 
 
 def panel_statistics(
@@ -228,9 +228,7 @@ def misfit(cls: str, metric: str, fit: DriftFit, panels: int = 80, seed: int = 3
     )
 
 
-def fit(
-    cls: str, drift_days: float, iterations: int = 120
-) -> tuple[float, dict[str, DriftFit]]:
+def fit(cls: str, drift_days: float, iterations: int = 120) -> tuple[float, dict[str, DriftFit]]:
     """Per metric, the session scale and drift sd closest to MODEL.md at correlation time
     ``drift_days`` (Nelder-Mead on logit scale and log sd); returns the summed misfit and
     the fits."""
@@ -240,17 +238,20 @@ def fit(
     out: dict[str, DriftFit] = {}
     for metric in METRICS:
 
-        def make(p: np.ndarray) -> DriftFit:
+        def make(p: np.ndarray, drift_days: float = drift_days) -> DriftFit:
             scale = 0.02 + 0.98 / (1.0 + math.exp(-max(-50.0, min(50.0, float(p[0])))))
             return DriftFit(scale, math.exp(max(-10.0, min(2.0, float(p[1])))), drift_days)
 
+        def objective(p: np.ndarray, metric: str = metric) -> float:
+            return misfit(cls, metric, make(p))
+
         v, value = _nelder_mead(
-            lambda p: misfit(cls, metric, make(p)), np.array([0.5, math.log(0.3)]), iterations
+            objective,
+            np.array([0.5, math.log(0.3)]),
+            iterations,
         )
         best = make(v)
-        out[metric] = DriftFit(
-            round(best.session_scale, 3), round(best.drift_sd, 3), drift_days
-        )
+        out[metric] = DriftFit(round(best.session_scale, 3), round(best.drift_sd, 3), drift_days)
         total += value
     return total, out
 

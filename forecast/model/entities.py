@@ -941,15 +941,13 @@ class Strategy:
         return self.replace(market=self.market.replace(**changes))
 
 
-def _dated(
-    owner: str, sessions: tuple[Any, ...], start: datetime.date | None
-) -> tuple[Any, ...]:
+def _dated(owner: str, sessions: tuple[Any, ...], start: datetime.date | None) -> tuple[Any, ...]:
     """``sessions`` with ``day`` set from each dated session's ``date`` (counted from
     ``start``, default the earliest date); a session that gives both must agree."""
-    dated = [s for s in sessions if isinstance(s, Session) and s.date is not None]
-    if not dated:
+    dates = [s.date for s in sessions if isinstance(s, Session) and s.date is not None]
+    if not dates:
         return sessions
-    origin = v.date(owner, "start", start) if start is not None else min(s.date for s in dated)
+    origin: datetime.date = v.date(owner, "start", start) if start is not None else min(dates)
     out = []
     for i, s in enumerate(sessions):
         if isinstance(s, Session) and s.date is not None:

@@ -66,8 +66,13 @@ REFERENCE_STAY_S = {Tier.MEGA: 100.0, Tier.MID: 141.0, Tier.MICRO: 87.0}
 
 #: Edition 2026-11's micro reference (assumptions): 3.0 h, 60 k views, 0.03 units and 2.0
 #: likes per view, 180 s of stay.
-REFERENCE_2026_11 = {"hours": 3.0, "views": 60_000, "units_per_view": 0.03,
-                     "likes_per_view": 2.0, "stay_s": 180.0}
+REFERENCE_2026_11 = {
+    "hours": 3.0,
+    "views": 60_000,
+    "units_per_view": 0.03,
+    "likes_per_view": 2.0,
+    "stay_s": 180.0,
+}
 
 #: The micro preset's level, solved so that its reference session reproduces the random
 #: sample's medians (tests/model/test_presets.py holds it within 3 %).
@@ -256,7 +261,9 @@ def influencer_defaults(
     ``invitation``)."""
     edition = check_edition(owner, edition)
     if tier is not Tier.AMATEUR:
-        base = dict(_MICRO_2026_11 if (tier, edition) == (Tier.MICRO, "2026-11") else _INFLUENCERS[tier])
+        base = dict(
+            _MICRO_2026_11 if (tier, edition) == (Tier.MICRO, "2026-11") else _INFLUENCERS[tier]
+        )
         if edition != "2026-11":
             base["traffic_sigma"] = _scaled_sd(tier, "traffic", base["traffic_sigma"])
         return {**base, **host_spread(tier, edition), "edition": edition}

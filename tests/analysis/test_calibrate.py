@@ -325,7 +325,10 @@ def test_summary_table(small_fit: tuple[fc.Calibration, Path]) -> None:
     assert (hosts.get_column("mean") <= hosts.get_column("q95")).all()
     inf = cal.influencer("mid-1")
     vph = host.filter(pl.col("parameter") == "views_per_hour").get_column("mean")[0]
-    assert inf.views_per_hour == pytest.approx(vph, rel=0.05)  # log-mean vs mean
+    # the influencer's level is exp(posterior mean of the log), the summary's the posterior
+    # mean of the level: apart by exp(var / 2), var the level's posterior variance (with the
+    # fit in time about 0.1: the host's drift since the middle of its history is in it)
+    assert inf.views_per_hour == pytest.approx(vph, rel=0.08)
     assert inf.assortment > 0 and inf.tier is Tier.MID
 
 
@@ -497,8 +500,11 @@ METRICS_OF = ("traffic", "stay", "engagement", "conversion", "price")
 
 def test_predict_by_the_kernel(small_fit: tuple[fc.Calibration, Path]) -> None:
     """``method="kernel"`` forecasts each session with the simulator: its medians are the
-    model's (views, units, likes, stay within 0.1 log: their Monte Carlo sd at 2,000 paths
-    is below 0.03), a known host and a new one alike; bad methods and draws are one line."""
+    model's (views, units, likes, stay within 0.12 log: a new host's log sd is up to 2 with
+    the fit in time, so a median of 8,000 draws has a Monte Carlo sd of 0.028 and a gap of
+    two 0.04), a known host and a new one alike; bad methods and draws are one line. (The
+    engine gives a fitted host the market factor of a week it does not know, the model's
+    predictive of an undated session none: that widens the kernel's tails, not its median.)"""
     cal, _ = small_fit
     table = pl.DataFrame(
         {
@@ -509,12 +515,12 @@ def test_predict_by_the_kernel(small_fit: tuple[fc.Calibration, Path]) -> None:
             "views": [1000.0, None],
         }
     )
-    kernel = cal.predict(table, draws=2000, seed=1, method="kernel")
-    model = cal.predict(table, draws=2000, seed=1)
+    kernel = cal.predict(table, draws=8000, seed=1, method="kernel")
+    model = cal.predict(table, draws=8000, seed=1)
     both = kernel.join(model, on=["session", "output"], suffix="_model")
     both = both.filter(pl.col("output") != "gmv")
     gap = both.select((pl.col("p50") / pl.col("p50_model")).log().abs()).to_series()
-    assert both.height == 8 and gap.max() < 0.1
+    assert both.height == 8 and gap.max() < 0.12
     assert kernel.filter(pl.col("session") == 0, pl.col("output") == "views")["pit"][0] is not None
     with pytest.raises(ValueError, match="method = 'mcmc' is not allowed"):
         cal.predict(table, method="mcmc")

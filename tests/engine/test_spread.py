@@ -24,7 +24,6 @@ import polars as pl
 import pytest
 
 import forecast as fc
-from forecast import examples
 from forecast.model import spread as S
 from tests.stats import Z
 

@@ -44,15 +44,16 @@ def closed_form(strategy: fc.Strategy) -> np.ndarray:
             ia, ib = a.influencer, b.influencer
             if ia.name == ib.name:
                 assert ia.drift_days is not None and ia.traffic_drift_sd is not None
-                c[i, j] += (
-                    (ia.traffic_drift_sd * m.drift) ** 2
-                    * math.exp(-abs(a.day - b.day) / ia.drift_days)
+                c[i, j] += (ia.traffic_drift_sd * m.drift) ** 2 * math.exp(
+                    -abs(a.day - b.day) / ia.drift_days
                 )
             if ia.is_mega == ib.is_mega:
                 assert ia.traffic_market_sd is not None and ib.traffic_market_sd is not None
                 wa, wb = math.floor(a.day / 7), math.floor(b.day / 7)
                 c[i, j] += (
-                    ia.traffic_market_sd * ib.traffic_market_sd * m.market_factor**2
+                    ia.traffic_market_sd
+                    * ib.traffic_market_sd
+                    * m.market_factor**2
                     * phi ** abs(wa - wb)
                 )
     return c

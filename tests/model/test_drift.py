@@ -4,19 +4,21 @@ time"), measured on the engine as MODEL.md measured the scrape.
 A path is one panel like the scrape's: 8 mega hosts with 23 sessions each (the celebrity
 hosts) or 10 mid hosts with 45 (the KOL hosts) on random days of 9 weeks, every session one
 hour of a product of its own (as real sessions sell other products each time: one product
-sold again and again would carry its buyers' saturation from session to session). Per path we take MODEL.md's statistics of the log metrics (views per
-hour from the traffic multiplier, units and likes per view, average stay) and average them
-over `PANELS` paths (`forecast.model.drift.measure`).
+sold again and again would carry its buyers' saturation from session to session). Per path
+we take MODEL.md's statistics of the log metrics (views per hour from the traffic
+multiplier, units and likes per view, average stay) and average them over `PANELS` paths
+(`forecast.model.drift.measure`).
 
 Tolerances. Against the design values (`forecast.model.drift.panel_statistics`, the same
 process simulated in NumPy over 300 panels): the engine must be that process, so a panel
 average of 60 differs only by Monte Carlo error (lag-1: panel sd about 0.06, so 4.5 standard
 errors of the mean are 0.035, we allow 0.05; month shift: panel sd about 30 % of it, 4.5 se
-= 17 %, we allow 20 %; robust sd: 10 %, stay 15 % for its node grid). Against MODEL.md: the lag-1 figures rest on 619
-pairs (se about 0.04) and a fit, we allow 0.08; the month shifts on 7-10 hosts (se of an sd
-about 25 %), we allow 40 % where the fit reaches them and state the KOL shortfall (the fit
-gives 0.41-0.49 where MODEL.md has 0.75-1.06, see `forecast.model.drift.FITTED`) as a lower
-bound. The static model (drift and market off) is shown to miss them: its lag-1 is near 0.
+= 17 %, we allow 20 %; robust sd: 10 %, stay 15 % for its node grid). Against MODEL.md: the
+lag-1 figures rest on 619 pairs (se about 0.04) and a fit, we allow 0.08; the month shifts
+on 7-10 hosts (se of an sd about 25 %), we allow 40 % where the fit reaches them and state
+the KOL shortfall (the fit gives 0.41-0.49 where MODEL.md has 0.75-1.06, see
+`forecast.model.drift.FITTED`) as a lower bound. The static model (drift and market off) is
+shown to miss them: its lag-1 is near 0.
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ def test_micro_median_session_is_the_random_samples_typical_host() -> None:
     medians. Tolerance: the Monte Carlo error of a median of 4,000 draws with log sd about
     1.3 is 2.6 % (1.25 x 1.3 / sqrt(4000)), 4.6 of them is 12 %; and the spread's laws are
     centred on their medians, so the median session is the level up to the jumps' skew
-    (measured at seed 3: views +5 %, units -7 %, likes -4 %, stay -1 %). Also units per view near 1.4 % and below the top hosts'."""
+    (measured at seed 3: views +5 %, units -7 %, likes -4 %, stay -1 %). Also: the tier's
+    units per view are below the top hosts'."""
     inf = fc.Influencer.preset("micro")
     assert inf.followers == 635_000
     n = inf.assortment
