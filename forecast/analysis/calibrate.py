@@ -63,6 +63,7 @@ from forecast.analysis.observation import (
 from forecast.engine.compile import EPOCH
 from forecast.engine.run import check_seed
 from forecast.model import validation as v
+from forecast.model.drift import window_mean_share
 from forecast.model.entities import (
     MAX_TRAFFIC_SIGMA,
     MAX_VIEWS_PER_HOUR,
@@ -76,7 +77,6 @@ from forecast.model.fitted import (
     influencer_fields,
     read_calibration_metadata,
 )
-from forecast.model.drift import window_mean_share
 from forecast.model.presets import time_layer
 from forecast.results.io import write_table
 from forecast.results.provenance import versions

@@ -20,7 +20,7 @@ Vouchers (counts of units): ``vouchers_sold``, ``vouchers_verified``, ``vouchers
 (sold, not verified in time: refunded, counted in ``returns``), and ``verified_revenue``.
 
 Per path only: ``roi = profit / (fees + commission)``, the return on influencer spend
-(null when nothing was spent).
+(null when nothing was spent, or when a spend near 1e-300 CNY puts the ratio beyond float64).
 """
 
 from __future__ import annotations
@@ -194,6 +194,9 @@ def paths_table(
     spend = np.asarray(cols["fees"]) + np.asarray(cols["commission"])
     profit = np.asarray(cols["profit"])
     spent = spend > 0
-    roi = np.divide(profit, spend, out=np.zeros_like(profit), where=spent)
-    cols["roi"] = pl.Series("roi", roi).scatter(np.flatnonzero(~spent), None)  # null: no spend
+    with np.errstate(over="ignore"):  # a subnormal spend: the ratio leaves float64
+        roi = np.divide(profit, spend, out=np.zeros_like(profit), where=spent)
+    spent &= np.isfinite(roi)
+    # null: no spend, or a spend so small (below about 1e-300 CNY) that the ratio is not a number
+    cols["roi"] = pl.Series("roi", roi).scatter(np.flatnonzero(~spent), None)
     return pl.DataFrame(cols)

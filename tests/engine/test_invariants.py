@@ -116,3 +116,19 @@ def test_deeper_discount_never_lowers_units(tier: str, d1: float, d2: float, see
         return fc.run(s, paths=PATHS, seed=seed, method="viewer").paths["units"].to_numpy()
 
     assert (units(hi) >= units(lo)).all()
+
+
+def test_roi_of_a_subnormal_spend_is_null_not_an_overflow() -> None:
+    """A commission rate of 5e-324 and no fee: spend is subnormal, profit / spend leaves float64.
+
+    Found by hypothesis in CI (a RuntimeWarning in the path table); the ratio is null there,
+    like a path that spent nothing, and finite wherever it is given."""
+    inf = tiny_influencer("mega", "i0", views_per_hour=60.0, commission_rate=5e-324, slot_fee=0.0)
+    item = fc.Product("a", list_price=100.0, unit_cost=10.0)
+    strategy = fc.Strategy([fc.Session(inf, [item], day=0.0, hours=1.0)], tiny_market())
+    paths = fc.run(strategy, paths=PATHS, seed=0).paths
+    roi = paths["roi"]
+    sold = paths["net_sales"].to_numpy() > 0
+    assert sold.any()  # the case is exercised: some path has a subnormal, non-zero spend
+    assert roi.is_null().to_numpy()[sold].all()
+    assert np.isfinite(roi.drop_nulls().to_numpy()).all()
