@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from forecast.analysis import posterior as post
+from forecast.analysis.blas import one_blas_thread
 from forecast.analysis.drift_fit import fit_time
 from forecast.analysis.history import History, HistoryError, read_history
 from forecast.analysis.observation import (
@@ -543,6 +544,7 @@ def _check_cost(history: History) -> None:
         raise HistoryError(f"{history.source}: {err}") from None
 
 
+@one_blas_thread
 def calibrate(
     sessions: Any,
     seed: int | None = 0,

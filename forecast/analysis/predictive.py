@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from forecast.analysis import posterior as post
+from forecast.analysis.blas import one_blas_thread
 from forecast.analysis.history import HistoryError, read_history
 from forecast.analysis.observation import (
     METRICS,
@@ -105,6 +106,7 @@ def in_sample_draws(sessions: int) -> int:
 BLOCK_SESSIONS = 256
 
 
+@one_blas_thread
 def simulate_sessions(
     cal: Fit,
     frame: pl.DataFrame,
@@ -338,6 +340,7 @@ def group_shifts(
     return out
 
 
+@one_blas_thread
 def predict_totals(
     cal: Fit,
     sessions: Any,
@@ -405,6 +408,7 @@ def _phi(fit: TierFit) -> float:
     return math.exp(-1.0 / fit.time["traffic"].get("market_weeks", 4.0))
 
 
+@one_blas_thread
 def kernel_sessions(
     cal: Fit, frame: pl.DataFrame, paths: int, seed: int, backend: Any = None
 ) -> dict[str, np.ndarray]:
@@ -459,6 +463,7 @@ MAX_ORDERS_PER_VIEW = 1.0
 METHODS = ("model", "kernel")
 
 
+@one_blas_thread
 def predict(
     cal: Fit,
     sessions: Any,
